@@ -1,0 +1,105 @@
+"""Adam, with optional L2 weight decay, AMSGrad and maximisation."""
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, check_non_negative, check_real, effective_grad
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma and Ba, 2014), as ``torch.optim.Adam``.
+
+    Each step, for every parameter :math:`p` whose gradient :math:`\nabla` is not None,
+    with :math:`t` the number of steps taken for :math:`p` including this one:
+
+    .. math::
+        g &\leftarrow -\nabla \text{ if maximize, else } \nabla \\
+        g &\leftarrow g + \lambda p                             && (\lambda \ne 0) \\
+        m &\leftarrow \beta_1 m + (1 - \beta_1) g \\
+        v &\leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
+        v^{max} &\leftarrow \max(v^{max}, v)                    && \text{(amsgrad)} \\
+        p &\leftarrow p - \gamma \, \frac{m / (1 - \beta_1^t)}
+                                       {\sqrt{u / (1 - \beta_2^t)} + \epsilon}
+
+    where :math:`u = v^{max}` with amsgrad and :math:`u = v` without, :math:`\gamma` =
+    ``lr`` and :math:`\lambda` = ``weight_decay``; :math:`m`, :math:`v`, :math:`v^{max}`
+    start at 0. They are kept in ``state[p]`` as ``"exp_avg"``, ``"exp_avg_sq"`` and
+    ``"max_exp_avg_sq"``, and :math:`t` as ``"step"``. As in PyTorch (since its docs fix
+    of 2024), AMSGrad takes the maximum of the raw :math:`v` and bias-corrects it after.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters, or dicts defining parameter groups.
+    lr : float
+        Learning rate.
+    betas : (float, float)
+        Decay rates of the running averages of the gradient and of its square.
+    eps : float
+        Added to the denominator for numerical stability.
+    weight_decay : float
+        L2 penalty, added to the gradient (for decoupled decay use AdamW).
+    amsgrad : bool
+        Use the AMSGrad variant (Reddi et al., 2018).
+    maximize : bool
+        Maximise the objective instead of minimising it.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, maximize=False):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_options(self, options):
+        for name in ("lr", "eps", "weight_decay"):
+            check_non_negative("Adam", name, options[name])
+        betas = options["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: invalid betas {betas!r}: must be a pair (beta1, beta2)")
+        for i, beta in enumerate(betas):
+            check_real("Adam", f"betas[{i}]", beta)
+            if not 0 <= beta < 1:
+                raise ValueError(f"Adam: invalid betas[{i}] {beta}: must be in [0, 1)")
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. ``closure``, if given, is called
+        first and its result (the loss) returned."""
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            # Python floats, so that float32 arrays are not promoted (NEP 50).
+            lr, eps = float(group["lr"]), float(group["eps"])
+            beta1, beta2 = (float(b) for b in group["betas"])
+            weight_decay = float(group["weight_decay"])
+            amsgrad, maximize = group["amsgrad"], group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g, _ = effective_grad(p, weight_decay, maximize)
+                state = self.state.get(p)
+                if not state:
+                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
+                                             "exp_avg_sq": np.zeros_like(p.data)}
+                if amsgrad and "max_exp_avg_sq" not in state:
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["step"] = t = state["step"] + 1
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                work = np.empty_like(p.data)  # the one scratch array of this update
+
+                m *= beta1
+                m += np.multiply(g, 1 - beta1, out=work)
+                v *= beta2
+                np.multiply(g, g, out=work)
+                work *= 1 - beta2
+                v += work
+                if amsgrad:
+                    v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+
+                denom = np.sqrt(v, out=work)
+                denom /= math.sqrt(1 - beta2 ** t)
+                denom += eps
+                update = np.divide(m, denom, out=work)
+                update *= lr / (1 - beta1 ** t)
+                p.data -= update
+        return loss

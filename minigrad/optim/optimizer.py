@@ -1,0 +1,224 @@
+"""The ``Optimizer`` base class: parameter groups, per-parameter state, save and load.
+
+Modelled on ``torch.optim.Optimizer``. A *parameter* is any tensor-like object with a
+``.data`` ndarray (updated in place by ``step``), a ``.grad`` attribute (an ndarray or
+``None``) and a ``.requires_grad`` flag. Parameters are keyed by identity.
+"""
+
+import numbers
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class of all optimisers.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters, or dicts defining parameter groups. A group dict holds the key
+        ``"params"`` plus any options that override ``defaults`` for that group.
+    defaults : dict
+        Default value of every option, used where a group does not set it.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        One dict per group: ``"params"`` (a list) and a value for every option.
+    state : dict
+        Parameter -> dict of that parameter's state (buffers, step count).
+    defaults : dict
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self._check_options(self.defaults)
+        self.param_groups = []
+        self.state = {}
+
+        if _is_param(params) or isinstance(params, (dict, str)):
+            raise TypeError("params should be an iterable of parameters or of dicts, "
+                            f"but got {type(params).__name__}")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE)
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        """Add a group of parameters, e.g. layers unfrozen during fine-tuning.
+
+        ``group`` is a dict with key ``"params"``; options it leaves out are taken
+        from ``defaults``.
+        """
+        if not isinstance(group, dict):
+            raise TypeError(f"a parameter group must be a dict, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError('a parameter group must have the key "params"')
+        params = group["params"]
+        if _is_param(params):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE)
+        params = list(params)
+
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in params:
+            if not _is_param(p):
+                raise TypeError("an optimizer can only update parameters (objects with a "
+                                ".data ndarray, .grad and .requires_grad), "
+                                f"but got {type(p).__name__}")
+            if not np.issubdtype(p.data.dtype, np.floating):
+                raise TypeError("an optimizer can only update floating-point parameters, "
+                                f"but got one of dtype {p.data.dtype}")
+            if id(p) in seen:
+                raise ValueError("a parameter appears more than once in the optimizer's "
+                                 "parameter groups")
+            seen.add(id(p))
+
+        new_group = {**self.defaults, **group, "params": params}
+        self._check_options(new_group)
+        self.param_groups.append(new_group)
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients: set them to None, or (``set_to_none=False``) fill them
+        with zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.fill(0)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. ``closure``, if given, is called
+        first and its result (the loss) returned."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    def _check_options(self, options):
+        """Raise ValueError if an option value is invalid. Subclasses override."""
+
+    def state_dict(self):
+        """The optimiser's options and state, with parameters replaced by indices.
+
+        Returns ``{"state": {index: {name: value}}, "param_groups": [group, ...]}``,
+        where parameters are numbered 0, 1, ... in order across the groups and each
+        group lists the indices of its parameters under ``"params"``. Arrays are copies.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            saved = {k: v for k, v in group.items() if k != "params"}
+            saved["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(saved)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if self.state.get(p):
+                    state[index[id(p)]] = {k: _copy(v) for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore options and state saved by ``state_dict()`` (copies are taken).
+
+        The saved groups must match this optimiser's groups in number and size, and
+        every saved array must have its parameter's shape; otherwise ValueError, and
+        nothing is changed.
+        """
+        try:
+            saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        except (TypeError, KeyError):
+            raise ValueError('a state dict must be a dict with keys "state" and "param_groups"')
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, "
+                             f"but the optimizer has {len(self.param_groups)}")
+
+        param_of = {}  # saved index -> our parameter
+        new_groups = []
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if not isinstance(saved, dict) or "params" not in saved:
+                raise ValueError(f'parameter group {i} of the loaded state dict is not a '
+                                 'dict with the key "params"')
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"parameter group {i} has {len(saved['params'])} parameters "
+                                 f"in the loaded state dict, but {len(group['params'])} in "
+                                 "the optimizer")
+            param_of.update(zip(saved["params"], group["params"]))
+            options = {k: v for k, v in saved.items() if k != "params"}
+            new_group = {**self.defaults, **options, "params": group["params"]}
+            self._check_options(new_group)
+            new_groups.append(new_group)
+
+        new_state = {}
+        for key, values in saved_state.items():
+            if key not in param_of:
+                raise ValueError(f"loaded state dict has state for parameter {key!r}, "
+                                 "which is in none of its parameter groups")
+            p = param_of[key]
+            for name, value in values.items():
+                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
+                    raise ValueError(f"state {name!r} of parameter {key} has shape "
+                                     f"{value.shape} in the loaded state dict, but the "
+                                     f"parameter has shape {p.data.shape}")
+            new_state[p] = {name: np.array(value, dtype=p.data.dtype)
+                            if isinstance(value, np.ndarray) else value
+                            for name, value in values.items()}
+
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {k}: {group[k]}" for k in sorted(group) if k != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+_SET_MESSAGE = ("optimizer parameters must be given in an ordered collection such as a "
+                "list, not a set: a set's order changes between runs")
+
+
+def _is_param(obj):
+    return (isinstance(getattr(obj, "data", None), np.ndarray)
+            and hasattr(obj, "grad") and hasattr(obj, "requires_grad"))
+
+
+def _copy(value):
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def check_real(owner, name, value):
+    """Raise TypeError unless ``value`` is a real number (bool excluded)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a real number, "
+                        f"got {type(value).__name__}")
+
+
+def check_non_negative(owner, name, value):
+    """Raise (Type|Value)Error unless ``value`` is a real number >= 0."""
+    check_real(owner, name, value)
+    if not value >= 0:
+        raise ValueError(f"{owner}: invalid {name} {value}: must be >= 0")
+
+
+def effective_grad(p, weight_decay, maximize):
+    """``+-p.grad + weight_decay * p.data`` (sign - when maximising).
+
+    Allocates at most one new array, and none when there is nothing to add or negate.
+    Never writes to ``p.grad``. Returns ``(g, owned)``: ``owned`` is True when ``g`` is
+    a fresh array the caller may overwrite.
+    """
+    grad = p.grad
+    if weight_decay == 0:
+        return (-grad, True) if maximize else (grad, False)
+    g = p.data * weight_decay
+    if maximize:
+        g -= grad
+    else:
+        g += grad
+    return g, True
