@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from minigrad.tensor import Tensor
+from minigrad import Tensor
 from minigrad.optim import Adam
 
 STEPS = 8

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minigrad.tensor import Tensor
+from minigrad import Tensor
 from minigrad.optim import SGD
 
 STEPS = 7
