@@ -54,23 +54,30 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the op on tensors (or numbers/arrays, taken as constants) and record it."""
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor._make(as_array(x), False, None)
-                        for x in inputs)
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = tuple(t if isinstance(t, Tensor) else Tensor._make(as_array(t), False, None)
+                               for t in inputs)
+                break
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
-        needs = tuple(t.requires_grad for t in tensors)
-        ctx.needs_input_grad = needs
         try:
-            out = cls.forward(ctx, *[t.data for t in tensors], **params)
+            if len(inputs) == 2:  # the common binary case, spelled out because it is hot
+                a, b = inputs
+                needs = ctx.needs_input_grad = (a.requires_grad, b.requires_grad)
+                out = cls.forward(ctx, a.data, b.data, **params)
+            else:
+                needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                out = cls.forward(ctx, *[t.data for t in inputs], **params)
         except (ValueError, TypeError, IndexError) as err:
-            raise _with_op_context(err, cls.name, tensors) from err
+            raise _with_op_context(err, cls.name, inputs) from err
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if _anomaly_mode:
-            _check_finite(out, f"{cls.name} forward", tensors)
+            _check_finite(out, f"{cls.name} forward", inputs)
         if not (_grad_enabled and True in needs) or out.dtype.kind != "f":
             return Tensor._make(out, False, None)
-        ctx.inputs = tensors
+        ctx.inputs = inputs
         ctx.scope = _scope
         ctx._pending = None
         return Tensor._make(out, True, ctx)
@@ -160,8 +167,9 @@ def _seed_gradient(root: Tensor, grad: Any) -> np.ndarray:
                 f"grad= an array of shape {root.shape}"
             )
         return np.ones_like(root.data)
-    seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
-    if seed.shape != root.shape:
+    # not copied: the engine never writes into a gradient, and copies before a leaf keeps it
+    seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+    if seed.shape != root.data.shape:
         raise ValueError(
             f"backward: grad has shape {seed.shape} but the output has shape {root.shape}; "
             f"they must match"
@@ -183,37 +191,40 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         )
     seed = _seed_gradient(root, grad)
     if root.grad_fn is None or root._retains_grad:
-        root.grad = seed if root.grad is None else root.grad + seed
+        root.grad = seed.copy() if root.grad is None else root.grad + seed
         if root.grad_fn is None:
             return
     order = topological_order(root.grad_fn)
     root.grad_fn._pending = seed
+    ndarray = np.ndarray
     for node in reversed(order):
         g = node._pending
-        node._pending = None
         if g is None:  # every path to this node carried a None gradient
             continue
+        node._pending = None
         grads = node.backward(node, g)
         if type(grads) is not tuple:
             grads = tuple(grads) if isinstance(grads, list) else (grads,)
-        if len(grads) != len(node.inputs):
+        inputs = node.inputs
+        if len(grads) != len(inputs):
             raise RuntimeError(
                 f"{node.name}.backward returned {len(grads)} gradients for "
-                f"{len(node.inputs)} inputs; return one per input (None where there is none)"
+                f"{len(inputs)} inputs; return one per input (None where there is none)"
             )
         if _anomaly_mode:
             for gi in grads:
                 if gi is not None:
-                    _check_finite(np.asarray(gi), f"{node.name} backward", node.inputs)
-        for t, gi in zip(node.inputs, grads):
+                    _check_finite(np.asarray(gi), f"{node.name} backward", inputs)
+        for t, gi in zip(inputs, grads):
             if gi is None or not t.requires_grad:
                 continue
-            if type(gi) is not np.ndarray:
+            data = t.data
+            if type(gi) is not ndarray:
                 gi = np.asarray(gi)
-            if gi.shape != t.data.shape:
-                gi = unbroadcast(gi, t.data.shape, node.name)
-            if gi.dtype != t.data.dtype:
-                gi = gi.astype(t.data.dtype)
+            if gi.shape != data.shape:
+                gi = unbroadcast(gi, data.shape, node.name)
+            if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                gi = gi.astype(data.dtype)
             fn = t.grad_fn
             if fn is not None:
                 fn._pending = gi if fn._pending is None else fn._pending + gi

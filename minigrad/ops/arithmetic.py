@@ -112,7 +112,9 @@ class Pow(Function):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_a = None
+        if need_a:  # x**2 is common enough to skip computing a**1
+            grad_a = grad * (2 * a) if b.ndim == 0 and b == 2 else grad * b * a ** (b - 1)
         grad_b = None
         if need_b:
             # the base must be positive for a real log; a^b is 0 at a = 0, whatever b > 0
@@ -123,19 +125,27 @@ class Pow(Function):
 
 
 def add(a: Any, b: Any) -> Tensor:
-    return Add.apply(*operands(a, b))
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = operands(a, b)
+    return Add.apply(a, b)
 
 
 def subtract(a: Any, b: Any) -> Tensor:
-    return Sub.apply(*operands(a, b))
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = operands(a, b)
+    return Sub.apply(a, b)
 
 
 def multiply(a: Any, b: Any) -> Tensor:
-    return Mul.apply(*operands(a, b))
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = operands(a, b)
+    return Mul.apply(a, b)
 
 
 def divide(a: Any, b: Any) -> Tensor:
-    return Div.apply(*operands(a, b))
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = operands(a, b)
+    return Div.apply(a, b)
 
 
 def negative(a: Any) -> Tensor:
@@ -143,4 +153,6 @@ def negative(a: Any) -> Tensor:
 
 
 def power(a: Any, b: Any) -> Tensor:
-    return Pow.apply(*operands(a, b))
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = operands(a, b)
+    return Pow.apply(a, b)

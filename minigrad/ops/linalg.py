@@ -36,6 +36,8 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, without the promotions below
             return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: the output (and grad) is 0-d
+            return (grad * b if need_a else None), (grad * a if need_b else None)
         # promote 1-D operands as matmul does, so one pair of formulas covers every case
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import numpy as np
 
 from minigrad.autograd import Function
@@ -28,15 +30,23 @@ def normalize_axis(axis: Any, x: Any, op: str) -> tuple | None:
 def count_reduced(shape: tuple, axis: tuple | None) -> int:
     """How many elements each output element of a reduction over `axis` summarises."""
     if axis is None:
-        return int(np.prod(shape))
-    return int(np.prod([shape[a] for a in axis]))
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axis)
 
 
-def expand_reduced(grad: np.ndarray, axis: tuple | None, keepdims: bool) -> np.ndarray:
-    """Put back the reduced axes as size 1, so the gradient broadcasts against the input."""
-    if keepdims or axis is None:
-        return grad
-    return np.expand_dims(grad, axis)
+def kept_shape(shape: tuple, axis: tuple | None) -> tuple:
+    """The output shape with keepdims=True: each reduced axis kept with size 1."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def spread(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """`grad` (reduced axes kept as size 1) copied out over `shape`: a fresh, writable array
+    (np.broadcast_to would give a read-only view, and costs more for small arrays)."""
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad
+    return out
 
 
 class Sum(Function):
@@ -44,12 +54,12 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        ctx.shape, ctx.kept = x.shape, kept_shape(x.shape, axis)
         return np.sum(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):
-        return np.broadcast_to(expand_reduced(grad, ctx.axis, ctx.keepdims), ctx.shape)
+        return spread(grad.reshape(ctx.kept), ctx.shape)
 
 
 class Mean(Function):
@@ -57,14 +67,13 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        ctx.shape, ctx.kept = x.shape, kept_shape(x.shape, axis)
         ctx.count = count_reduced(x.shape, axis)
         return np.mean(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):
-        grad = expand_reduced(grad, ctx.axis, ctx.keepdims) / ctx.count
-        return np.broadcast_to(grad, ctx.shape)
+        return spread(grad.reshape(ctx.kept) / ctx.count, ctx.shape)
 
 
 class Max(Function):
@@ -78,14 +87,16 @@ class Max(Function):
             raise ValueError(f"{cls.name}: cannot reduce an empty tensor of shape {x.shape}")
         out = cls.reduce(x, axis=axis, keepdims=True)
         ctx.save_for_backward(x, out)
-        ctx.axis, ctx.keepdims = axis, keepdims
-        return out if keepdims else np.squeeze(out, axis=axis)
+        ctx.axis = axis
+        if keepdims:
+            return out
+        return out.reshape(() if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis))
 
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         hits = x == out
-        share = expand_reduced(grad, ctx.axis, ctx.keepdims) / hits.sum(axis=ctx.axis, keepdims=True)
+        share = grad.reshape(out.shape) / hits.sum(axis=ctx.axis, keepdims=True)
         return hits * share
 
 
@@ -108,13 +119,13 @@ class Var(Function):
             )
         centered = x - np.mean(x, axis=axis, keepdims=True)
         ctx.save_for_backward(centered)
-        ctx.axis, ctx.keepdims, ctx.dof = axis, keepdims, n - ddof
+        ctx.kept, ctx.dof = kept_shape(x.shape, axis), n - ddof
         return np.sum(centered * centered, axis=axis, keepdims=keepdims) / (n - ddof)
 
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors
-        return expand_reduced(grad, ctx.axis, ctx.keepdims) * centered * (2 / ctx.dof)
+        return grad.reshape(ctx.kept) * centered * (2 / ctx.dof)
 
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001

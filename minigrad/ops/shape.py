@@ -47,8 +47,10 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx, x, axes=None):
-        ctx.axes = axes
-        return np.transpose(x, axes)
+        out = np.transpose(x, axes)
+        # negative axes must be made positive, or argsort in backward inverts the wrong permutation
+        ctx.axes = None if axes is None else tuple(a % x.ndim for a in axes)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
