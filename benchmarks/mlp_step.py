@@ -1,0 +1,147 @@
+"""One training step of the train_mlp model: minigrad against hand-written NumPy (and
+PyTorch eager on the CPU, when torch happens to be installed).
+
+The step: forward through Dense(D,H)-tanh-Dense(H,H)-tanh-Dense(H,2), mu = out[:, 0],
+sigma = softplus(out[:, 1]) + 1e-6, mean GaussianKLLoss against a target, backward, and
+SGD with momentum 0.9. All implementations start from the same weights and data and run
+in this one process, interleaved block by block; times are medians over blocks and each
+ratio is the median of the per-block ratios.
+
+    python benchmarks/mlp_step.py [--blocks 9] [--quick] [--all-dtypes]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import minigrad as mg  # noqa: E402
+from minigrad import nn, optim  # noqa: E402
+from numpy_mlp import NumpyMLPStep  # noqa: E402
+
+# (batch B, hidden H, input D, dtype) and the minigrad/NumPy targets of issue 6
+SIZES = [(16, 16, 1, "float64", 2.0), (64, 32, 1, "float64", 2.0),
+         (256, 128, 4, "float32", 1.15), (1024, 512, 16, "float32", 1.05),
+         (4096, 1024, 32, "float32", 1.05)]
+LR, MOMENTUM = 0.01, 0.9
+
+
+def make_problem(B: int, D: int, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-3, 3, (B, D)).astype(dtype)
+    first = x[:, 0]
+    target = np.stack([np.sin(first), 0.1 + 0.2 * np.abs(first)], axis=1).astype(dtype)
+    return x, target
+
+
+def build_minigrad(D: int, H: int, dtype: str, seed: int = 0) -> nn.Module:
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.MLP([D, H, H]), nn.GaussianHead(H, min_sigma=1e-6))
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+    return model
+
+
+def minigrad_stepper(model: nn.Module, x: np.ndarray, target: np.ndarray) -> Callable[[], float]:
+    loss_fn = nn.GaussianKLLoss()
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xt, tt = mg.Tensor(x), mg.Tensor(target)
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = loss_fn(model(xt), tt)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def torch_stepper(weights: list[np.ndarray], x: np.ndarray, target: np.ndarray) -> Callable | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(os.cpu_count() or 1)
+    params = [torch.tensor(w, requires_grad=True) for w in weights]
+    W1, b1, W2, b2, W3, b3 = params
+    opt = torch.optim.SGD(params, lr=LR, momentum=MOMENTUM)
+    xt, tt = torch.from_numpy(x), torch.from_numpy(target)
+
+    def step() -> float:
+        opt.zero_grad()
+        out = torch.tanh(torch.tanh(xt @ W1 + b1) @ W2 + b2) @ W3 + b3
+        mu, sigma = out[:, 0], torch.nn.functional.softplus(out[:, 1]) + 1e-6
+        mu_gt, s_gt = tt[:, 0], tt[:, 1]
+        loss = (-0.5 + torch.log(sigma) - torch.log(s_gt)
+                + (s_gt ** 2 + (mu_gt - mu) ** 2) / (2 * sigma ** 2)).mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def median_block_times(steppers: dict[str, Callable], repeats: int, blocks: int) -> dict:
+    for step in steppers.values():  # warm-up: first calls allocate momentum buffers
+        step(), step()
+    times: dict[str, list[float]] = {name: [] for name in steppers}
+    for _ in range(blocks):
+        for name, step in steppers.items():
+            start = time.perf_counter()
+            for _ in range(repeats):
+                step()
+            times[name].append((time.perf_counter() - start) / repeats)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="small sizes only, few repeats")
+    parser.add_argument("--all-dtypes", action="store_true",
+                        help="run every size in both float32 and float64")
+    args = parser.parse_args(argv)
+    sizes = SIZES[:2] if args.quick else SIZES
+    if args.all_dtypes:
+        sizes = [(B, H, D, dt, tgt) for B, H, D, _, tgt in sizes for dt in ("float64", "float32")]
+    print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, python {sys.version.split()[0]}")
+    header = f"{'B, H, D, dtype':<24}{'minigrad':>11}{'NumPy':>11}{'PyTorch':>11}  {'mg/NumPy':>9}{'PT/mg':>7}  target"
+    print(header)
+    for B, H, D, dtype, target_ratio in sizes:
+        x, target = make_problem(B, D, dtype)
+        model = build_minigrad(D, H, dtype)
+        weights = [p.data.copy() for p in model.parameters()]
+        steppers = {"minigrad": minigrad_stepper(model, x, target),
+                    "numpy": lambda ref=NumpyMLPStep(weights, LR, MOMENTUM): ref.step(x, target)}
+        torch_step = torch_stepper(weights, x, target)
+        if torch_step is not None:
+            steppers["torch"] = torch_step
+        work = B * H * (D + H + 2)
+        repeats = max(1, min(400, int(2e7 / max(work, 1) / 50)))
+        if args.quick:
+            repeats = max(1, repeats // 10)
+        times = median_block_times(steppers, repeats, args.blocks)
+        med = {name: statistics.median(ts) for name, ts in times.items()}
+        ratio = statistics.median(m / n for m, n in zip(times["minigrad"], times["numpy"]))
+        pt = "-"
+        pt_ratio = "-"
+        if "torch" in times:
+            pt = f"{med['torch'] * 1e6:.0f}us"
+            pt_ratio = f"{statistics.median(t / m for t, m in zip(times['torch'], times['minigrad'])):.2f}"
+        verdict = "ok" if ratio <= target_ratio else "MISSED"
+        label = f"{B}, {H}, {D}, {dtype}"
+        print(f"{label:<24}{med['minigrad'] * 1e6:>9.0f}us{med['numpy'] * 1e6:>9.0f}us{pt:>11}  "
+              f"{ratio:>9.2f}{pt_ratio:>7}  <= {target_ratio} {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
