@@ -1,0 +1,14 @@
+"""Neural-network building blocks: `Module`, `Parameter`, layers, containers, heads, losses,
+weight initialisation (`nn.init`) and the functional forms (`nn.functional`).
+
+    model = nn.Sequential(nn.MLP([1, 64, 64]), nn.GaussianHead(64))
+    pred = model(x)                 # (N, 2) = [mu, sigma]
+"""
+from minigrad.nn.parameter import Parameter
+from minigrad.nn.module import IncompatibleKeys, Module
+from minigrad.nn.layers import Affine, Dense
+from minigrad.nn.activations import ReLU, Sigmoid, Softplus, Tanh
+from minigrad.nn.containers import MLP, Sequential
+from minigrad.nn.heads import GaussianHead, GaussianParams
+from minigrad.nn.losses import GaussianKLLoss, GaussianNLLLoss, MSELoss
+from minigrad.nn import functional, init

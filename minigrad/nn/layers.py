@@ -1,0 +1,97 @@
+"""`Dense`, the fully connected layer, and `Affine`, the fused op it runs: x @ W + b."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.dtypes import as_array, get_default_dtype
+from minigrad.nn import init as nn_init
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
+from minigrad.tensor import Tensor
+
+
+class Affine(Function):
+    """y = x @ W (+ b) for x of shape (..., in), W (in, out), b (out,), in one node;
+    dx = g @ W^T, dW = x^T g and db = g, both summed over the leading axes of x."""
+
+    name = "Affine"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[0]:
+            raise ValueError(
+                f"Affine: x of shape {x.shape} and weight of shape {weight.shape} do not fit: "
+                f"the weight must be (in_features, out_features) and x's last axis in_features"
+            )
+        ctx.save_for_backward(x, weight)
+        out = x @ weight
+        if bias is not None:
+            out += bias  # `out` is fresh, so adding in place saves one array per call
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad @ weight.T if needs[0] else None
+        # every leading axis of x is a batch axis: flatten them into one
+        grad_rows = grad.reshape(-1, grad.shape[-1])
+        grad_w = x.reshape(-1, x.shape[-1]).T @ grad_rows if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, (grad_rows.sum(axis=0) if needs[2] else None)
+
+
+_INITS = {"xavier": nn_init.xavier_uniform_, "glorot": nn_init.xavier_uniform_,
+          "he": nn_init.kaiming_uniform_, "kaiming": nn_init.kaiming_uniform_}
+
+
+class Dense(Module):
+    """Fully connected layer: y = x @ weight + bias, for x of shape (..., in_features).
+
+    `weight` is (in_features, out_features), `bias` (out_features,) and starts at zero.
+    `init` picks the weight scheme for the activation that follows: "xavier" (Glorot
+    uniform, for tanh/sigmoid, the default) or "he"/"kaiming" (He uniform, for relu), or a
+    callable that fills the weight in place.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = None, init: str | Callable = "xavier") -> None:
+        super().__init__()
+        for label, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"Dense: {label} must be a positive integer, got {n!r}")
+        if not callable(init) and init not in _INITS:
+            raise ValueError(
+                f"Dense: unknown init {init!r}; choose one of {', '.join(map(repr, _INITS))} "
+                f"or pass a function that fills the weight in place"
+            )
+        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(np.empty((self.in_features, self.out_features), dtype=dtype))
+        (init if callable(init) else _INITS[init])(self.weight)
+        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor._make(as_array(x), False, None)
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(
+                f"{self.describe()}: input has shape {shape}, its last axis must be "
+                f"{self.in_features} (in_features)"
+            )
+        if self.bias is None:
+            return Affine.apply(x, self.weight)
+        return Affine.apply(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+    def describe(self) -> str:
+        return f"Dense({self.in_features}->{self.out_features})"
