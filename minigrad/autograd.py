@@ -12,6 +12,8 @@ PyTorch). The node keeps its `inputs`, so the graph can be walked from any resul
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -22,6 +24,9 @@ from minigrad.tensor import Tensor
 _grad_enabled = True
 _anomaly_mode = False
 _scope: tuple = ()  # the stack of nn.Modules whose forward is running (outermost first)
+# Nodes are numbered as they are made. A node is always made after the nodes of its inputs,
+# so the numbering is a topological order: backward runs nodes from the highest number down.
+_node_numbers = itertools.count()
 
 
 class Function:
@@ -32,7 +37,8 @@ class Function:
     input i wants a gradient, and any other attribute (`ctx.axis = axis`) can be set.
     """
 
-    __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "scope", "_pending", "__dict__")
+    __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "scope", "seq", "_pending",
+                 "__dict__")
     name = "Function"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -79,6 +85,7 @@ class Function:
             return Tensor._make(out, False, None)
         ctx.inputs = inputs
         ctx.scope = _scope
+        ctx.seq = next(_node_numbers)
         ctx._pending = None
         return Tensor._make(out, True, ctx)
 
@@ -131,31 +138,32 @@ def unbroadcast(grad: np.ndarray, shape: tuple, op: str = "backward") -> np.ndar
         ) from None
 
 
+def _freed_graph_error(node: Function) -> RuntimeError:
+    return RuntimeError(
+        f"backward: trying to backward through the graph a second time: the node "
+        f"{node.name} was freed by an earlier backward(). Pass retain_graph=True to "
+        f"the first backward() if you need to call it again, or recompute the forward pass"
+    )
+
+
 def topological_order(root: Function) -> list:
-    """Nodes reachable from `root`, each after all the nodes it consumes (iterative DFS)."""
-    order: list = []
-    visited: set = set()
-    stack: list = [(root, False)]
+    """The nodes `root` depends on (itself included), each after all the nodes it consumes."""
+    seen = {root}
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
+        node = stack.pop()
         if node.saved_tensors is None:
-            raise RuntimeError(
-                f"backward: trying to backward through the graph a second time: the node "
-                f"{node.name} was freed by an earlier backward(). Pass retain_graph=True to "
-                f"the first backward() if you need to call it again, or recompute the forward pass"
-            )
-        visited.add(node)
-        stack.append((node, True))
+            raise _freed_graph_error(node)
         for t in node.inputs:
             fn = t.grad_fn
-            if fn is not None and fn not in visited:
-                stack.append((fn, False))
-    return order
+            if fn is not None and fn not in seen:
+                seen.add(fn)
+                stack.append(fn)
+    return sorted(seen, key=_node_number)
+
+
+def _node_number(node: Function) -> int:
+    return node.seq
 
 
 def _seed_gradient(root: Tensor, grad: Any) -> np.ndarray:
@@ -180,9 +188,10 @@ def _seed_gradient(root: Tensor, grad: Any) -> np.ndarray:
 def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad.
 
-    Nodes run in reverse topological order, so each receives the sum of the gradients
-    from all its consumers before it passes its own on. Unless `retain_graph`, each node
-    drops its saved arrays once used, and a second backward through it raises.
+    Nodes run in reverse creation order (a topological order), so each receives the sum
+    of the gradients from all its consumers before it passes its own on. Unless
+    `retain_graph`, each node drops its saved arrays once used, and a second backward
+    through it raises.
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -194,14 +203,28 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         root.grad = seed.copy() if root.grad is None else root.grad + seed
         if root.grad_fn is None:
             return
-    order = topological_order(root.grad_fn)
-    root.grad_fn._pending = seed
+    # A max-heap on the node number: a node runs once every consumer that can reach it ran.
+    first = root.grad_fn
+    first._pending = seed
+    queue = [(-first.seq, first)]
+    try:
+        _run_backward(queue, retain_graph)
+    except BaseException:
+        for _, node in queue:  # leave no half-summed gradient behind for the next backward
+            node._pending = None
+        raise
+
+
+def _run_backward(queue: list, retain_graph: bool) -> None:
+    """Pop nodes highest number first; each sends d(root)/d(input) on to its inputs' nodes
+    (queued when they receive their first gradient) or into leaves' `.grad`."""
     ndarray = np.ndarray
-    for node in reversed(order):
+    while queue:
+        node = heapq.heappop(queue)[1]
         g = node._pending
-        if g is None:  # every path to this node carried a None gradient
-            continue
         node._pending = None
+        if node.saved_tensors is None:
+            raise _freed_graph_error(node)
         grads = node.backward(node, g)
         if type(grads) is not tuple:
             grads = tuple(grads) if isinstance(grads, list) else (grads,)
@@ -227,7 +250,11 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 gi = gi.astype(data.dtype)
             fn = t.grad_fn
             if fn is not None:
-                fn._pending = gi if fn._pending is None else fn._pending + gi
+                if fn._pending is None:
+                    fn._pending = gi
+                    heapq.heappush(queue, (-fn.seq, fn))
+                else:
+                    fn._pending = fn._pending + gi
                 if not t._retains_grad:
                     continue
             if t.grad is None:

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from minigrad.autograd import module_scope
+from minigrad import autograd
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -170,8 +170,13 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward(...)")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with module_scope(self):
+        # module_scope(self), spelled out: this runs for every module on every step
+        previous = autograd._scope
+        autograd._scope = previous + (self,)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            autograd._scope = previous
 
     # ---- saving and loading ------------------------------------------------------------
     def state_dict(self) -> dict:
