@@ -68,7 +68,12 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
         try:
-            if len(inputs) == 2:  # the common binary case, spelled out because it is hot
+            # the unary and binary cases are spelled out because they are hot
+            if len(inputs) == 1:
+                a = inputs[0]
+                needs = ctx.needs_input_grad = (a.requires_grad,)
+                out = cls.forward(ctx, a.data, **params)
+            elif len(inputs) == 2:
                 a, b = inputs
                 needs = ctx.needs_input_grad = (a.requires_grad, b.requires_grad)
                 out = cls.forward(ctx, a.data, b.data, **params)
