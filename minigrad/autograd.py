@@ -220,6 +220,15 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         raise
 
 
+def _maybe_shared(gi: np.ndarray, incoming: np.ndarray, grads: tuple) -> bool:
+    """Whether a gradient about to become a leaf's `.grad` may share memory with another
+    gradient (the node's incoming one, a view, or one array returned for two inputs), in
+    which case the leaf gets a copy: writing into one `.grad` must never change another."""
+    if gi is incoming or gi.base is not None:
+        return True
+    return sum(1 for other in grads if other is gi) > 1
+
+
 def _run_backward(queue: list, retain_graph: bool) -> None:
     """Pop nodes highest number first; each sends d(root)/d(input) on to its inputs' nodes
     (queued when they receive their first gradient) or into leaves' `.grad`."""
@@ -263,8 +272,7 @@ def _run_backward(queue: list, retain_graph: bool) -> None:
                 if not t._retains_grad:
                     continue
             if t.grad is None:
-                # a leaf's .grad must not share memory with another gradient
-                t.grad = gi.copy() if (gi is g or gi.base is not None) else gi
+                t.grad = gi.copy() if _maybe_shared(gi, g, grads) else gi
             else:
                 t.grad = t.grad + gi
         if not retain_graph:
