@@ -29,6 +29,8 @@ def operands(a: Any, b: Any) -> tuple:
 def constant_like(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, (int, float)) and like.data.dtype.kind == "f":
         return Tensor._make(np.asarray(value, dtype=like.data.dtype), False, None)
+    if type(value) is int and like.data.dtype.kind in "iu":  # int tensor * 2 stays integer
+        return Tensor._make(np.asarray(value, dtype=like.data.dtype), False, None)
     return Tensor._make(as_array(value), False, None)
 
 
