@@ -37,13 +37,13 @@ class Optimizer:
         self.state = {}
 
         if _is_param(params) or isinstance(params, (dict, str)):
-            raise TypeError("params should be an iterable of parameters or of dicts, "
+            raise TypeError(f"{type(self).__name__}: params should be an iterable of parameters or of dicts, "
                             f"but got {type(params).__name__}")
         if isinstance(params, (set, frozenset)):
-            raise TypeError(_SET_MESSAGE)
+            raise TypeError(f"{type(self).__name__}: {_SET_MESSAGE}")
         params = list(params)
         if not params:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         for group in groups:
             self.add_param_group(group)
@@ -55,27 +55,27 @@ class Optimizer:
         from ``defaults``.
         """
         if not isinstance(group, dict):
-            raise TypeError(f"a parameter group must be a dict, got {type(group).__name__}")
+            raise TypeError(f"{type(self).__name__}: a parameter group must be a dict, got {type(group).__name__}")
         if "params" not in group:
-            raise ValueError('a parameter group must have the key "params"')
+            raise ValueError(f'{type(self).__name__}: a parameter group must have the key "params"')
         params = group["params"]
         if _is_param(params):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError(_SET_MESSAGE)
+            raise TypeError(f"{type(self).__name__}: {_SET_MESSAGE}")
         params = list(params)
 
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in params:
             if not _is_param(p):
-                raise TypeError("an optimizer can only update parameters (objects with a "
+                raise TypeError(f"{type(self).__name__}: an optimizer can only update parameters (objects with a "
                                 ".data ndarray, .grad and .requires_grad), "
                                 f"but got {type(p).__name__}")
             if not np.issubdtype(p.data.dtype, np.floating):
-                raise TypeError("an optimizer can only update floating-point parameters, "
+                raise TypeError(f"{type(self).__name__}: an optimizer can only update floating-point parameters, "
                                 f"but got one of dtype {p.data.dtype}")
             if id(p) in seen:
-                raise ValueError("a parameter appears more than once in the optimizer's "
+                raise ValueError(f"{type(self).__name__}: a parameter appears more than once in the optimizer's "
                                  "parameter groups")
             seen.add(id(p))
 
@@ -131,19 +131,19 @@ class Optimizer:
         try:
             saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
         except (TypeError, KeyError):
-            raise ValueError('a state dict must be a dict with keys "state" and "param_groups"')
+            raise ValueError(f'{type(self).__name__}: a state dict must be a dict with keys "state" and "param_groups"')
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, "
+            raise ValueError(f"{type(self).__name__}: loaded state dict has {len(saved_groups)} parameter groups, "
                              f"but the optimizer has {len(self.param_groups)}")
 
         param_of = {}  # saved index -> our parameter
         new_groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if not isinstance(saved, dict) or "params" not in saved:
-                raise ValueError(f'parameter group {i} of the loaded state dict is not a '
+                raise ValueError(f'{type(self).__name__}: parameter group {i} of the loaded state dict is not a '
                                  'dict with the key "params"')
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"parameter group {i} has {len(saved['params'])} parameters "
+                raise ValueError(f"{type(self).__name__}: parameter group {i} has {len(saved['params'])} parameters "
                                  f"in the loaded state dict, but {len(group['params'])} in "
                                  "the optimizer")
             param_of.update(zip(saved["params"], group["params"]))
@@ -155,12 +155,12 @@ class Optimizer:
         new_state = {}
         for key, values in saved_state.items():
             if key not in param_of:
-                raise ValueError(f"loaded state dict has state for parameter {key!r}, "
+                raise ValueError(f"{type(self).__name__}: loaded state dict has state for parameter {key!r}, "
                                  "which is in none of its parameter groups")
             p = param_of[key]
             for name, value in values.items():
                 if isinstance(value, np.ndarray) and value.shape != p.data.shape:
-                    raise ValueError(f"state {name!r} of parameter {key} has shape "
+                    raise ValueError(f"{type(self).__name__}: state {name!r} of parameter {key} has shape "
                                      f"{value.shape} in the loaded state dict, but the "
                                      f"parameter has shape {p.data.shape}")
             new_state[p] = {name: np.array(value, dtype=p.data.dtype)
