@@ -226,7 +226,11 @@ def _maybe_shared(gi: np.ndarray, incoming: np.ndarray, grads: tuple) -> bool:
     which case the leaf gets a copy: writing into one `.grad` must never change another."""
     if gi is incoming or gi.base is not None:
         return True
-    return sum(1 for other in grads if other is gi) > 1
+    count = 0
+    for other in grads:
+        if other is gi:
+            count += 1
+    return count > 1
 
 
 def _run_backward(queue: list, retain_graph: bool) -> None:

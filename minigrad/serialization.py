@@ -108,6 +108,9 @@ def _add_array(arrays: dict, where: str, array: np.ndarray) -> str:
 def _write_atomically(path: str, entries: dict) -> None:
     """Write `entries` as an .npz beside `path`, fsync it, then rename it onto `path`."""
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "minigrad.save: the folder to save into does "
+                                "not exist (create it first, e.g. os.makedirs)", folder)
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                      dir=folder)
     try:

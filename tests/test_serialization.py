@@ -51,8 +51,8 @@ def test_round_trip_keeps_dtypes_shapes_and_nesting(tmp_path):
     np.testing.assert_array_equal(back["model"]["0.weight"], obj["model"]["0.weight"])
     np.testing.assert_array_equal(back["model"]["0.bias"], obj["model"]["0.bias"])
     meta = back["meta"]
-    assert {k: meta[k] for k in ("name", "epoch", "lr", "done", "note", "sizes", "pair", "nested")} \
-        == {k: obj["meta"][k] for k in ("name", "epoch", "lr", "done", "note", "sizes", "pair", "nested")}
+    plain = ("name", "epoch", "lr", "done", "note", "sizes", "pair", "nested")
+    assert {k: meta[k] for k in plain} == {k: obj["meta"][k] for k in plain}
     assert type(meta["pair"]) is tuple and type(meta["epoch"]) is int
     np.testing.assert_array_equal(meta["fortran"], obj["meta"]["fortran"])
     assert meta["scalar"] == np.float32(2.5) and type(meta["scalar"]) is np.float32
@@ -156,6 +156,21 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
 
     assert os.listdir(tmp_path) == ["ckpt.npz"]
     assert minigrad.load(path) == {"version": 1}
+
+
+def test_saving_into_a_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder to save into does not exist") as info:
+        minigrad.save({"a": 1}, tmp_path / "nowhere" / "ckpt.npz")
+    assert info.value.filename == str(tmp_path / "nowhere")
+
+
+def test_the_file_gets_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        minigrad.save({"a": 1}, tmp_path / "ckpt.npz")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "ckpt.npz").stat().st_mode & 0o777 == 0o644
 
 
 def test_a_failed_rename_leaves_no_temporary(tmp_path, monkeypatch):
