@@ -55,7 +55,7 @@ def _broadcast_shape(op: str, labels: tuple, arrays: tuple) -> tuple:
 def _check_finite(op: str, label: str, x: np.ndarray) -> None:
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
-        raise ValueError(f"{op}: {label} contains a non-finite value ({x[index]}) at index "
+        raise ValueError(f"{op}: {label} contains a non-finite value ({float(x[index])}) at index "
                          f"{index}; find the op that made it with minigrad.detect_anomaly(), "
                          f"or lower the learning rate if training diverged")
 
@@ -71,8 +71,8 @@ def _check_sigma(op: str, label: str, sigma: np.ndarray, allow_zero: bool = Fals
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f" at {_index_text(index)}" if index else ""
     bound = "< 0" if allow_zero else "<= 0"
-    raise ValueError(f"{op}: {label} has sigma {bound}{where} (sigma = {sigma[index]!r}); sigma "
-                     f"is a standard deviation and must be positive. Produce it with "
+    raise ValueError(f"{op}: {label} has sigma {bound}{where} (sigma = {float(sigma[index])}); "
+                     f"sigma is a standard deviation and must be positive. Produce it with "
                      f"nn.GaussianHead (softplus keeps sigma positive), or use a smaller "
                      f"learning rate if an optimiser step drove it below zero")
 
@@ -108,13 +108,14 @@ def _kl_value(mu_m, s_m, mu_gt, s_gt) -> np.ndarray:
     """D = (r^2 + z^2 - 1)/2 - log r  with r = s_gt/s_m and z = (mu_gt - mu_m)/s_m.
 
     This is the closed form -1/2 + log s_m - log s_gt + (s_gt^2 + (mu_gt - mu_m)^2)/(2 s_m^2)
-    regrouped so that it needs three temporaries and one log.
+    regrouped so that it needs one division, one log and three temporaries.
     """
-    r = s_gt / s_m
+    inv = np.divide(1.0, s_m)  # divisions cost several multiplications: do one, reuse it
+    r = s_gt * inv
     z = mu_gt - mu_m
-    z /= s_m
+    z *= inv
     z *= z
-    log_r = np.log(r)
+    log_r = np.log(r, out=inv if type(inv) is np.ndarray and inv.shape == r.shape else None)
     r *= r
     r += z
     r -= 1.0
@@ -130,18 +131,24 @@ def _kl_grads(mu_m, s_m, mu_gt, s_gt, scale, out_mu_m, out_s_m, out_mu_gt, out_s
     dD/ds_m  = 1/s_m - (s_gt^2 + (mu_gt - mu_m)^2)/s_m^3 = -(r^2 + z^2 - 1)/s_m
     dD/ds_gt = -1/s_gt + s_gt/s_m^2 = (r^2 - 1)/s_gt
     """
+    inv = np.divide(1.0, s_m)
     z = mu_gt - mu_m
-    z /= s_m
-    neg_w = np.divide(-scale, s_m) if np.ndim(scale) == 0 else np.negative(scale / s_m)
+    z *= inv
+    r = None
+    if out_s_m is not None or out_s_gt is not None:
+        r = s_gt * inv
+        r *= r
+    if type(scale) is float:  # a reduced loss: one number scales every element
+        inv *= -scale
+        neg_w = inv
+    else:                     # 'none': the incoming gradient has the loss's shape
+        neg_w = np.multiply(inv, scale)
+        np.negative(neg_w, out=neg_w)
     if out_mu_m is not None or out_mu_gt is not None:
         mu_grad = np.multiply(z, neg_w, out=out_mu_m if out_mu_m is not None else out_mu_gt)
         if out_mu_gt is not None:
             np.negative(mu_grad, out=out_mu_gt)
-    if out_s_m is None and out_s_gt is None:
-        return
-    r = s_gt / s_m
-    r *= r
-    if out_s_gt is not None:
+    if out_s_gt is not None:  # the only other division, and only when the target learns
         np.subtract(r, 1.0, out=out_s_gt)
         out_s_gt *= scale
         out_s_gt /= s_gt
@@ -195,7 +202,8 @@ class GaussianKL(Function):
         if ctx.packed:
             pred, target = ctx.saved_tensors
             parts = (pred[..., 0], pred[..., 1], target[..., 0], target[..., 1])
-            shape = np.broadcast_shapes(pred.shape, target.shape)
+            shape = pred.shape if pred.shape == target.shape else np.broadcast_shapes(
+                pred.shape, target.shape)
             dtype = np.result_type(pred, target)
             g_pred = np.empty(shape, dtype) if needs[0] else None
             g_target = np.empty(shape, dtype) if needs[1] else None
@@ -222,7 +230,7 @@ def gaussian_kl(mu_m: Any, sigma_m: Any, mu_gt: Any, sigma_gt: Any,
 
 
 def gaussian_kl_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """KL(target || pred) for Gaussians packed as [mu, sigma] in the last axis (shapes broadcast)."""
+    """KL(target || pred), both [mu, sigma] in the last axis; their shapes broadcast."""
     return GaussianKL.apply(pred, _constant_like(target, pred), packed=True, reduction=reduction)
 
 
@@ -305,7 +313,7 @@ def _floored(sigma: np.ndarray, eps: float) -> np.ndarray:
 
 def gaussian_nll_loss(pred: Any, y: Any, full: bool = False, eps: float = 0.0,
                       reduction: str = "mean") -> Tensor:
-    """-log N(y; mu, sigma^2) with pred = [mu, sigma] in the last axis and samples y (pred's batch shape)."""
+    """-log N(y; mu, sigma^2): pred = [mu, sigma] in the last axis, y of shape pred.shape[:-1]."""
     return GaussianNLL.apply(pred, _constant_like(y, pred), full=full, eps=eps,
                              reduction=reduction)
 
@@ -330,19 +338,15 @@ class MSE(Function):
         ctx.save_for_backward(pred, y)
         ctx.reduction, ctx.count = reduction, math.prod(shape)
         diff = np.subtract(pred, y)
-        if reduction == "none":
-            diff *= diff
-            return diff
-        flat = diff.reshape(-1)
-        total = np.dot(flat, flat)  # sum of squares without a squared temporary
-        return total / ctx.count if reduction == "mean" else total
+        diff *= diff  # squared in place: the one temporary
+        return _reduce(diff, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, grad):
         pred, y = ctx.saved_tensors
         g = np.subtract(pred, y)
         scale = _grad_scale(ctx, grad)
-        if np.ndim(scale) == 0:
+        if type(scale) is float:
             g *= 2.0 * scale
         else:
             g *= 2.0
