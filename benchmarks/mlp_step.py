@@ -21,6 +21,9 @@ from typing import Callable
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# PyTorch's OpenMP threads otherwise spin-wait after each op, taking the CPU from whichever
+# implementation runs next in the interleaved blocks; sleeping threads cost PyTorch nothing here.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn, optim  # noqa: E402

@@ -74,8 +74,13 @@ def _case_steps(n_inputs: int, mg_fn: Callable, np_fn: Callable, size: int,
             t.grad = None
         mg_fn(*tensors).backward(grad)
 
+    kept: list = []
+
     def np_step() -> None:
-        np_fn(*arrays, grad)
+        # keep the results until the next call, as minigrad keeps .grad until it is reset:
+        # both sides then free and allocate arrays in the same rhythm
+        kept.clear()
+        kept.append(np_fn(*arrays, grad))
 
     return mg_step, np_step
 

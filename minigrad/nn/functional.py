@@ -77,6 +77,33 @@ def _check_sigma(op: str, label: str, sigma: np.ndarray, allow_zero: bool = Fals
                      f"learning rate if an optimiser step drove it below zero")
 
 
+def _all_positive(sigma: np.ndarray) -> bool:
+    return sigma.size == 0 or bool(sigma.min() > 0)
+
+
+_KL_LABELS = ("mu_m", "sigma_m", "mu_gt", "sigma_gt")
+
+
+def _diagnose_kl(arrays: tuple, packed: bool) -> None:
+    """Raise the message that names the bad input: non-finite values first, then sigma <= 0;
+    if every input is fine, the loss itself overflowed."""
+    op = GaussianKL.name
+    if packed:
+        finite = (("pred", arrays[0]), ("target", arrays[1]))
+        sigmas = (("pred", arrays[0][..., 1]), ("target", arrays[1][..., 1]))
+    else:
+        finite = tuple(zip(_KL_LABELS, arrays))
+        sigmas = (("sigma_m (the model's)", arrays[1]), ("sigma_gt (the target's)", arrays[3]))
+    for label, x in finite:
+        _check_finite(op, label, x)
+    for label, sigma in sigmas:
+        _check_sigma(op, label, sigma)
+    raise ValueError(f"{op}: the loss is not finite although every input is (a sigma so small "
+                     f"that 1/sigma^2 overflows, smallest sigma "
+                     f"{min(float(s.min()) for _, s in sigmas if s.size)}); keep sigma "
+                     f"away from 0, e.g. with nn.GaussianHead(min_sigma=...)")
+
+
 def _reduce(loss: np.ndarray, reduction: str, count: int) -> np.ndarray:
     if reduction == "none":
         return loss
@@ -178,22 +205,20 @@ class GaussianKL(Function):
             _check_packed(op, "pred", pred)
             _check_packed(op, "target", target)
             shape = _broadcast_shape(op, ("pred", "target"), (pred, target))[:-1]
-            _check_finite(op, "pred", pred)
-            _check_finite(op, "target", target)
-            _check_sigma(op, "pred", pred[..., 1])
-            _check_sigma(op, "target", target[..., 1])
             parts = (pred[..., 0], pred[..., 1], target[..., 0], target[..., 1])
         else:
-            labels = ("mu_m", "sigma_m", "mu_gt", "sigma_gt")
-            shape = _broadcast_shape(op, labels, arrays)
-            for label, a in zip(labels, arrays):
-                _check_finite(op, label, a)
-            _check_sigma(op, "sigma_m (the model's)", arrays[1])
-            _check_sigma(op, "sigma_gt (the target's)", arrays[3])
+            shape = _broadcast_shape(op, _KL_LABELS, arrays)
             parts = np.broadcast_arrays(*arrays)  # views, so every temporary has the full shape
+        # Screen cheaply (a NaN sigma fails `min > 0` too; NaN/inf elsewhere makes the value
+        # non-finite) and run the detailed checks, which name the culprit, only on failure.
+        if not (_all_positive(parts[1]) and _all_positive(parts[3])):
+            _diagnose_kl(arrays, packed)
         ctx.save_for_backward(*arrays)
         ctx.packed, ctx.reduction, ctx.count = packed, reduction, math.prod(shape)
-        return _reduce(_kl_value(*parts), reduction, ctx.count)
+        value = _reduce(_kl_value(*parts), reduction, ctx.count)
+        if not (math.isfinite(value) if value.ndim == 0 else np.isfinite(value).all()):
+            _diagnose_kl(arrays, packed)
+        return value
 
     @staticmethod
     def backward(ctx, grad):
