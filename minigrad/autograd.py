@@ -179,7 +179,7 @@ def _seed_gradient(root: Tensor, grad: Any) -> np.ndarray:
                 f"for a single-element output; reduce it first (out.sum() or out.mean()) or pass "
                 f"grad= an array of shape {root.shape}"
             )
-        return np.ones_like(root.data)
+        return np.array(1, dtype=root.data.dtype).reshape(root.data.shape)  # ones_like, cheaper
     # not copied: the engine never writes into a gradient, and copies before a leaf keeps it
     seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
     if seed.shape != root.data.shape:
