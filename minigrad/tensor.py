@@ -124,18 +124,22 @@ class Tensor:
     __hash__ = object.__hash__  # tensors hash by identity, as in PyTorch
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
-                               prefix="tensor(")
-        extras = []
-        if self.data.dtype != np.float64:
-            extras.append(f"dtype={self.data.dtype}")
+        return self._format("tensor", self._grad_flags())
+
+    def _grad_flags(self) -> list:
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
+            return [f"grad_fn=<{self.grad_fn.name}>"]
+        return ["requires_grad=True"] if self.requires_grad else []
+
+    def _format(self, label: str, flags: list) -> str:
+        """`label(values, dtype=..., <flags>, name=...)`, the dtype shown unless float64."""
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
+                               prefix=label + "(")
+        extras = [] if self.data.dtype == np.float64 else [f"dtype={self.data.dtype}"]
+        extras += flags
         if self.name is not None:
             extras.append(f"name={self.name!r}")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        return f"{label}(" + ", ".join([body] + extras) + ")"
 
     # ---- autograd ---------------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:

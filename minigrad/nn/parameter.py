@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from minigrad.tensor import Tensor
 
 
@@ -29,13 +27,5 @@ class Parameter(Tensor):
         self.requires_grad = True
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
-                               prefix="Parameter(")
-        extras = []
-        if self.data.dtype != np.float64:
-            extras.append(f"dtype={self.data.dtype}")
-        if not self.requires_grad:  # frozen by the user
-            extras.append("requires_grad=False")
-        if self.name is not None:
-            extras.append(f"name={self.name!r}")
-        return "Parameter(" + ", ".join([body] + extras) + ")"
+        # requires_grad is the rule for parameters: only a frozen one says so
+        return self._format("Parameter", [] if self.requires_grad else ["requires_grad=False"])

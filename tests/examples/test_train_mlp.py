@@ -1,4 +1,5 @@
 """examples/train_mlp.py through its own entry point, main(argv), on tiny runs."""
+import importlib.util
 import json
 import os
 import sys
@@ -40,8 +41,8 @@ def test_a_short_run_learns_and_writes_everything(tmp_path, capsys):
     status = train_mlp.main([*TINY[:-2], "--epochs", "6", "--out", str(tmp_path / "run")])
     assert status == 0
     out = tmp_path / "run"
-    assert sorted(os.listdir(out)) == ["checkpoint.npz", "fit.png", "graph.svg", "loss.png",
-                                       "metrics.json"]
+    plots = ["fit.png", "loss.png"] if importlib.util.find_spec("matplotlib") else []
+    assert sorted(os.listdir(out)) == sorted(["checkpoint.npz", "graph.svg", "metrics.json", *plots])
     metrics = metrics_of(out)
     history = metrics["loss_history"]
     assert len(history) == 6 and history[-1] < 0.5 * history[0]

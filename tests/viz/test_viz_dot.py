@@ -4,28 +4,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import autograd, nn
-from minigrad.nn import functional as F
-from minigrad.nn.losses import GaussianKLLoss
+from minigrad import autograd
 
 viz = pytest.importorskip("minigrad.viz")
-
-
-def two_node_network():
-    """The tutorial's network: two learnable nodes (mu, sigma) fed to the KL loss."""
-    mu = mg.Tensor(0.0, requires_grad=True, name="mu")
-    sigma = mg.Tensor(2.0, requires_grad=True, name="sigma")
-    loss = F.gaussian_kl(mu, sigma, mg.Tensor(1.0, name="mu_gt"), mg.Tensor(0.5, name="sigma_gt"),
-                         reduction="mean")
-    return loss, mu, sigma
-
-
-def mlp_graph(seed=0):
-    mg.manual_seed(seed)
-    model = nn.Sequential(nn.MLP([1, 8, 8]), nn.GaussianHead(8))
-    x = mg.Tensor(np.linspace(-1.0, 1.0, 16).reshape(16, 1), name="x")
-    loss = GaussianKLLoss()(model(x), mg.Tensor([0.5, 1.0], name="target"))
-    return loss, model, x
+from viz_graphs import mlp_graph, two_node_network  # noqa: E402
 
 
 def label_of(source, node_id):

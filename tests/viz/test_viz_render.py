@@ -7,32 +7,14 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.nn import functional as F
-from minigrad.nn.losses import GaussianKLLoss
 
 viz = pytest.importorskip("minigrad.viz")
+from viz_graphs import mlp_graph, two_node_network  # noqa: E402
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def two_node_network():
-    mu = mg.Tensor(0.0, requires_grad=True, name="mu")
-    sigma = mg.Tensor(2.0, requires_grad=True, name="sigma")
-    loss = F.gaussian_kl(mu, sigma, mg.Tensor(1.0, name="mu_gt"), mg.Tensor(0.5, name="sigma_gt"),
-                         reduction="mean")
-    return loss, mu, sigma
-
-
-def mlp_graph(seed=0):
-    mg.manual_seed(seed)
-    model = nn.Sequential(nn.MLP([1, 8, 8]), nn.GaussianHead(8))
-    x = mg.Tensor(np.linspace(-1.0, 1.0, 16).reshape(16, 1), name="x")
-    loss = GaussianKLLoss()(model(x), mg.Tensor([0.5, 1.0], name="target"))
-    return loss, model
 
 
 def _bbox(element):
@@ -100,7 +82,7 @@ def test_two_node_network_forward_left_backward_right(tmp_path):
 # ---- an MLP with a Gaussian head ----------------------------------------------------------
 
 def test_mlp_forward_clusters_hold_their_parameters(tmp_path):
-    loss, model = mlp_graph()
+    loss, model, _ = mlp_graph()
     nodes, clusters = read_svg(viz.render(loss, tmp_path / "mlp.svg"))
     describe = {path: m.describe() for path, m in model.named_modules()}
     expected = {(f"{p}: {d}" if p else d) for p, d in describe.items()} | {"GaussianKLLoss"}
@@ -121,7 +103,7 @@ def test_mlp_forward_clusters_hold_their_parameters(tmp_path):
 
 
 def test_mlp_backward_shows_the_gradients_backward_computes(tmp_path):
-    loss, model = mlp_graph()
+    loss, model, _ = mlp_graph()
     nodes, _ = read_svg(viz.render(loss, tmp_path / "mlp_back.svg", mode="backward"))
     assert all(p.grad is None for p in model.parameters())
     loss.backward()
@@ -136,7 +118,7 @@ def test_mlp_backward_shows_the_gradients_backward_computes(tmp_path):
 
 
 def test_mlp_collapsed_draws_boxes_not_clusters(tmp_path):
-    loss, model = mlp_graph()
+    loss, model, _ = mlp_graph()
     nodes, clusters = read_svg(viz.render(loss, tmp_path / "mlp_small.svg", collapse=True))
     firsts = [v[0][0] for v in nodes.values()]
     for box in ("0.layers.0: Dense(1->8)", "0.layers.2: Dense(8->8)", "1.linear: Dense(8->2)"):
@@ -148,7 +130,7 @@ def test_mlp_collapsed_draws_boxes_not_clusters(tmp_path):
 
 
 def test_mlp_both_keeps_each_pass_on_its_side(tmp_path):
-    loss, model = mlp_graph()
+    loss, model, _ = mlp_graph()
     nodes, clusters = read_svg(viz.render(loss, tmp_path / "mlp_both.svg", mode="both",
                                           collapse=True))
     forward, backward = clusters["forward pass"], clusters["backward pass"]
