@@ -38,11 +38,13 @@ class Affine(Function):
         needs = ctx.needs_input_grad
         grad_x = grad @ weight.T if needs[0] else None
         # every leading axis of x is a batch axis: flatten them into one
-        grad_rows = grad.reshape(-1, grad.shape[-1])
-        grad_w = x.reshape(-1, x.shape[-1]).T @ grad_rows if needs[1] else None
+        if grad.ndim != 2:
+            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        grad_w = x.T @ grad if needs[1] else None
         if len(needs) == 2:
             return grad_x, grad_w
-        return grad_x, grad_w, (grad_rows.sum(axis=0) if needs[2] else None)
+        # np.add.reduce is .sum() without its Python wrapper; this runs every step
+        return grad_x, grad_w, (np.add.reduce(grad, axis=0) if needs[2] else None)
 
 
 _INITS = {"xavier": nn_init.xavier_uniform_, "glorot": nn_init.xavier_uniform_,

@@ -71,10 +71,11 @@ class SGD(Optimizer):
                     continue
                 g, owned = effective_grad(p, weight_decay, maximize)
                 if momentum != 0:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
+                    state = self.state.get(p)
+                    buf = None if state is None else state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
+                        buf = np.array(g, dtype=p.data.dtype)
+                        self.state.setdefault(p, {})["momentum_buffer"] = buf
                     else:
                         buf *= momentum
                         buf += g if dampening == 0 else (1 - dampening) * g
