@@ -96,8 +96,11 @@ def median_block_times(steppers: dict[str, Callable], repeats: int, blocks: int)
     for step in steppers.values():  # warm-up: first calls allocate momentum buffers
         step(), step()
     times: dict[str, list[float]] = {name: [] for name in steppers}
-    for _ in range(blocks):
-        for name, step in steppers.items():
+    order = list(steppers.items())
+    for block in range(blocks):
+        # alternate the order block by block, so no implementation always runs right after
+        # another one's threads and caches
+        for name, step in (order if block % 2 == 0 else order[::-1]):
             start = time.perf_counter()
             for _ in range(repeats):
                 step()

@@ -53,9 +53,13 @@ def compare(mg_step: Callable[[], None], np_step: Callable[[], None], repeats: i
     """Median seconds per call for each side and the median of per-block ratios."""
     mg_step(), np_step()  # warm up caches and the allocator
     mg_times, np_times, ratios = [], [], []
-    for _ in range(blocks):
-        t_mg = _time(mg_step, repeats)
-        t_np = _time(np_step, repeats)
+    for block in range(blocks):
+        if block % 2:  # alternate which side goes first
+            t_np = _time(np_step, repeats)
+            t_mg = _time(mg_step, repeats)
+        else:
+            t_mg = _time(mg_step, repeats)
+            t_np = _time(np_step, repeats)
         mg_times.append(t_mg)
         np_times.append(t_np)
         ratios.append(t_mg / t_np)
