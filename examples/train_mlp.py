@@ -258,6 +258,15 @@ def held_out_figure(model: nn.Module, held_out: Dataset, scaling: Scaling, confi
     return figures["kl_mean"] if "kl_mean" in figures else figures["nll_mean"]
 
 
+def looks_diverged(model: nn.Module, pred: minigrad.Tensor) -> bool:
+    """Weights that are no longer finite, or predictions so large that squaring them
+    overflows (the KL loss squares (mu_gt - mu) / sigma): the learning rate is too high."""
+    if not all(np.isfinite(p.data).all() for p in model.parameters()):
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        return not np.isfinite(np.square(pred.data.astype(np.float64))).all()
+
+
 def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data: Dataset,
                rows: np.ndarray, config: dict) -> float:
     """One minibatch: forward, backward, update. Returns the loss (inf once weights blew up)."""
@@ -266,8 +275,8 @@ def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
         pred = model(minigrad.Tensor(data.x[rows]))
         try:
             loss = loss_fn(pred, minigrad.Tensor(batch_target(data, rows, config["loss"])))
-        except ValueError:  # the loss refuses non-finite predictions
-            if all(np.isfinite(p.data).all() for p in model.parameters()):
+        except (ValueError, FloatingPointError):  # the loss refuses non-finite predictions
+            if not looks_diverged(model, pred):
                 raise
             return math.inf
         optimizer.zero_grad()
