@@ -105,6 +105,11 @@ def _with_op_context(err: Exception, op: str, tensors: tuple) -> Exception:
     if message.startswith(op):
         return err
     shapes = ", ".join(str(t.shape) for t in tensors)
+    if "could not be broadcast" in message:
+        return ValueError(
+            f"{op}: the input shapes {shapes} do not broadcast (compared from the last axis, "
+            f"sizes must be equal or 1); reshape one of them, e.g. with .reshape(...) or "
+            f".unsqueeze(axis), so that they line up")
     try:
         return type(err)(f"{op}: {message} (input shapes: {shapes})")
     except Exception:  # an exception type with an unusual constructor keeps its own text
