@@ -1,4 +1,7 @@
 """Adam, with optional L2 weight decay, AMSGrad and maximisation."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
 
 import math
 
@@ -46,13 +49,14 @@ class Adam(Optimizer):
         Maximise the objective instead of minimising it.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, maximize=False):
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_options(self, options):
+    def _check_options(self, options: dict) -> None:
         for name in ("lr", "eps", "weight_decay"):
             check_non_negative("Adam", name, options[name])
         betas = options["betas"]
@@ -63,7 +67,7 @@ class Adam(Optimizer):
             if not 0 <= beta < 1:
                 raise ValueError(f"Adam: invalid betas[{i}] {beta}: must be in [0, 1)")
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. ``closure``, if given, is called
         first and its result (the loss) returned."""
         loss = None if closure is None else closure()

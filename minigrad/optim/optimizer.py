@@ -4,6 +4,9 @@ Modelled on ``torch.optim.Optimizer``. A *parameter* is any tensor-like object w
 ``.data`` ndarray (updated in place by ``step``), a ``.grad`` attribute (an ndarray or
 ``None``) and a ``.requires_grad`` flag. Parameters are keyed by identity.
 """
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
 
 import numbers
 
@@ -30,7 +33,7 @@ class Optimizer:
     defaults : dict
     """
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = dict(defaults)
         self._check_options(self.defaults)
         self.param_groups = []
@@ -48,7 +51,7 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group):
+    def add_param_group(self, group: dict) -> None:
         """Add a group of parameters, e.g. layers unfrozen during fine-tuning.
 
         ``group`` is a dict with key ``"params"``; options it leaves out are taken
@@ -83,7 +86,7 @@ class Optimizer:
         self._check_options(new_group)
         self.param_groups.append(new_group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: set them to None, or (``set_to_none=False``) fill them
         with zeros in place."""
         for group in self.param_groups:
@@ -93,15 +96,15 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad.fill(0)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. ``closure``, if given, is called
         first and its result (the loss) returned."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
 
-    def _check_options(self, options):
+    def _check_options(self, options: dict) -> None:
         """Raise ValueError if an option value is invalid. Subclasses override."""
 
-    def state_dict(self):
+    def state_dict(self) -> dict:
         """The optimiser's options and state, with parameters replaced by indices.
 
         Returns ``{"state": {index: {name: value}}, "param_groups": [group, ...]}``,
@@ -121,7 +124,7 @@ class Optimizer:
                     state[index[id(p)]] = {k: _copy(v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict) -> None:
         """Restore options and state saved by ``state_dict()`` (copies are taken).
 
         The saved groups must match this optimiser's groups in number and size, and
@@ -170,7 +173,7 @@ class Optimizer:
         self.param_groups = new_groups
         self.state = new_state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -183,30 +186,30 @@ _SET_MESSAGE = ("optimizer parameters must be given in an ordered collection suc
                 "list, not a set: a set's order changes between runs")
 
 
-def _is_param(obj):
+def _is_param(obj: Any) -> bool:
     return (isinstance(getattr(obj, "data", None), np.ndarray)
             and hasattr(obj, "grad") and hasattr(obj, "requires_grad"))
 
 
-def _copy(value):
+def _copy(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
-def check_real(owner, name, value):
+def check_real(owner: str, name: str, value: Any) -> None:
     """Raise TypeError unless ``value`` is a real number (bool excluded)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, "
                         f"got {type(value).__name__}")
 
 
-def check_non_negative(owner, name, value):
+def check_non_negative(owner: str, name: str, value: Any) -> None:
     """Raise (Type|Value)Error unless ``value`` is a real number >= 0."""
     check_real(owner, name, value)
     if not value >= 0:
         raise ValueError(f"{owner}: invalid {name} {value}: must be >= 0")
 
 
-def effective_grad(p, weight_decay, maximize):
+def effective_grad(p: Any, weight_decay: float, maximize: bool) -> tuple:
     """``+-p.grad + weight_decay * p.data`` (sign - when maximising).
 
     Allocates at most one new array, and none when there is nothing to add or negate.

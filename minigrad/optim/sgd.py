@@ -1,4 +1,7 @@
 """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -41,13 +44,14 @@ class SGD(Optimizer):
         Maximise the objective instead of minimising it.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, nesterov=False,
-                 weight_decay=0, maximize=False):
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, nesterov: bool = False, weight_decay: float = 0,
+                 maximize: bool = False) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
                         weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_options(self, options):
+    def _check_options(self, options: dict) -> None:
         for name in ("lr", "momentum", "dampening", "weight_decay"):
             check_non_negative("SGD", name, options[name])
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
@@ -55,7 +59,7 @@ class SGD(Optimizer):
                              f"got momentum={options['momentum']}, "
                              f"dampening={options['dampening']}")
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. ``closure``, if given, is called
         first and its result (the loss) returned."""
         loss = None if closure is None else closure()
