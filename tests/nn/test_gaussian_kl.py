@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.autograd import unbroadcast
 from minigrad.nn import functional as F
 from minigrad.nn.functional import GaussianKL
 from minigrad.nn.losses import GaussianKLLoss
@@ -50,14 +51,6 @@ def kl_composed(pred, target, reduction):
     mu_m, s_m, mu_gt, s_gt = pred[..., 0], pred[..., 1], target[..., 0], target[..., 1]
     d = -0.5 + s_m.log() - s_gt.log() + (s_gt**2 + (mu_gt - mu_m)**2) / (2 * s_m**2)
     return {"mean": d.mean(), "sum": d.sum(), "none": d}[reduction]
-
-
-def sum_to(grad, shape):
-    """Sum a broadcast-shaped gradient back to an input's shape."""
-    while grad.ndim > len(shape):
-        grad = grad.sum(0)
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axes, keepdims=True) if axes else grad
 
 
 def upstream(reduction, batch_shape):
@@ -131,9 +124,9 @@ def test_gradient_matches_hand_derived_formula(shapes, reduction, target_grad):
     out, g_pred, g_target = run(fused, pred, target, reduction, target_grad)
     _, weight = upstream(reduction, batch_shape(pred, target))
     d_pred, d_target = kl_grad_formula(pred, target)
-    np.testing.assert_allclose(g_pred, sum_to(d_pred * weight, pred.shape), rtol=1e-12)
+    np.testing.assert_allclose(g_pred, unbroadcast(d_pred * weight, pred.shape), rtol=1e-12)
     if target_grad:
-        np.testing.assert_allclose(g_target, sum_to(d_target * weight, target.shape),
+        np.testing.assert_allclose(g_target, unbroadcast(d_target * weight, target.shape),
                                    rtol=1e-12, atol=1e-15)
     else:
         assert g_target is None
