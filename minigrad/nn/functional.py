@@ -204,7 +204,8 @@ class GaussianKL(Function):
             pred, target = arrays
             _check_packed(op, "pred", pred)
             _check_packed(op, "target", target)
-            shape = _broadcast_shape(op, ("pred", "target"), (pred, target))[:-1]
+            shape = (pred.shape if pred.shape == target.shape
+                     else _broadcast_shape(op, ("pred", "target"), (pred, target)))[:-1]
             parts = (pred[..., 0], pred[..., 1], target[..., 0], target[..., 1])
         else:
             shape = _broadcast_shape(op, _KL_LABELS, arrays)
@@ -229,7 +230,7 @@ class GaussianKL(Function):
             parts = (pred[..., 0], pred[..., 1], target[..., 0], target[..., 1])
             shape = pred.shape if pred.shape == target.shape else np.broadcast_shapes(
                 pred.shape, target.shape)
-            dtype = np.result_type(pred, target)
+            dtype = pred.dtype if pred.dtype == target.dtype else np.result_type(pred, target)
             g_pred = np.empty(shape, dtype) if needs[0] else None
             g_target = np.empty(shape, dtype) if needs[1] else None
             outs = [None if g is None else g[..., k]
