@@ -132,20 +132,17 @@ def _check_finite(array: np.ndarray, where: str, tensors: tuple) -> None:
 def unbroadcast(grad: np.ndarray, shape: tuple, op: str = "backward") -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, back to `shape`."""
     extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
-    ) if extra >= 0 else None
-    try:
-        if axes is None:
-            raise ValueError
-        if axes:
-            grad = grad.sum(axis=axes, keepdims=True)
-        return grad.reshape(shape)
-    except ValueError:
-        raise RuntimeError(
-            f"{op}.backward returned a gradient of shape {grad.shape} for an input of shape "
-            f"{shape}; a gradient must have its input's shape (or broadcast to it)"
-        ) from None
+    if extra >= 0:
+        stretched = tuple(i + extra for i, n in enumerate(shape)
+                          if n == 1 and grad.shape[i + extra] != 1)
+        axes = tuple(range(extra)) + stretched
+        summed = grad.sum(axis=axes, keepdims=True) if axes else grad
+        if summed.shape[extra:] == tuple(shape):
+            return summed.reshape(shape)
+    raise RuntimeError(
+        f"{op}.backward returned a gradient of shape {grad.shape} for an input of shape "
+        f"{shape}; a gradient must have its input's shape (or broadcast to it)"
+    )
 
 
 def _freed_graph_error(node: Function) -> RuntimeError:

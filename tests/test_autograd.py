@@ -528,3 +528,19 @@ def test_design_doc_custom_op_example_prints_what_the_page_says(capsys):
     source, expected = examples[0]
     exec(compile(source, "docs/design.md", "exec"), {"__name__": "design_example"})
     assert capsys.readouterr().out == expected
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused_even_with_the_right_size():
+    class TransposedGradient(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.T  # (3, 2) for an input of shape (2, 3): same size, wrong shape
+
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"TransposedGradient\.backward returned a gradient "
+                                           r"of shape \(3, 2\) for an input of shape \(2, 3\)"):
+        TransposedGradient.apply(x).sum().backward()
