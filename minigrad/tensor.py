@@ -221,6 +221,14 @@ class Tensor:
     def __getitem__(self, index: Any) -> "Tensor":
         return ops.getitem(self, index)
 
+    def __setitem__(self, index: Any, value: Any) -> None:
+        # in-place writes would silently invalidate arrays saved for backward
+        raise TypeError(
+            "Tensor does not support item assignment: ops never modify a tensor in place. "
+            "Build a new tensor instead (e.g. minigrad.where(mask, value, t)), or write to "
+            "t.data for a leaf you are not differentiating through"
+        )
+
     # comparisons give tensors that do not require grad
     def __lt__(self, other: Any) -> "Tensor":
         return ops.less(self, other)

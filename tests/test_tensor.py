@@ -189,3 +189,9 @@ def test_zero_grad_clears():
     (x * 2).sum().backward()
     x.zero_grad()
     assert x.grad is None
+
+
+def test_item_assignment_is_refused_with_the_alternative():
+    t = mg.Tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"does not support item assignment.*minigrad\.where"):
+        t[0] = 5.0
