@@ -11,6 +11,7 @@ import pytest
 
 import minigrad as mg
 from minigrad.autograd import unbroadcast
+from gaussian_cases import gaussians
 from minigrad.nn import functional as F
 from minigrad.nn.functional import GaussianKL
 from minigrad.nn.losses import GaussianKLLoss
@@ -19,15 +20,6 @@ REDUCTIONS = ["mean", "sum", "none"]
 # (pred shape, target shape): equal, one target for all rows, size-1 rows, 3-D, 3-D vs 2-D
 SHAPES = [((5, 2), (5, 2)), ((5, 2), (2,)), ((5, 2), (1, 2)), ((4, 3, 2), (4, 3, 2)),
           ((4, 3, 2), (3, 2)), ((1, 2), (6, 2))]
-
-
-def gaussians(shape, seed):
-    """Random [mu, sigma] pairs of `shape` (last axis 2), sigma in [0.5, 2]."""
-    rng = np.random.default_rng(seed)
-    out = np.empty(shape)
-    out[..., 0] = rng.normal(0.0, 1.0, shape[:-1])
-    out[..., 1] = rng.uniform(0.5, 2.0, shape[:-1])
-    return out
 
 
 def kl_formula(pred, target):

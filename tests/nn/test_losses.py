@@ -7,6 +7,7 @@ import pytest
 
 import minigrad as mg
 from minigrad.autograd import unbroadcast
+from gaussian_cases import gaussians
 from minigrad.nn import functional as F
 from minigrad.nn.losses import GaussianKLLoss, GaussianNLLLoss, MSELoss
 
@@ -15,14 +16,6 @@ HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # (pred shape, y shape): rows, one Gaussian for all samples, 3-D, y stretched over a size-1 row
 NLL_SHAPES = [((6, 2), (6,)), ((2,), (5,)), ((1, 2), (5,)), ((4, 3, 2), (4, 3)), ((6, 2), ())]
 MSE_SHAPES = [((6,), (6,)), ((4, 3), (4, 3)), ((4, 3), (3,)), ((4, 1), (4, 3)), ((5,), ())]
-
-
-def gaussians(shape, seed):
-    rng = np.random.default_rng(seed)
-    out = np.empty(shape)
-    out[..., 0] = rng.normal(0.0, 1.0, shape[:-1])
-    out[..., 1] = rng.uniform(0.5, 2.0, shape[:-1])
-    return out
 
 
 def samples(shape, seed):
