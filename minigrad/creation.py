@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.dtypes import get_default_dtype
-from minigrad.tensor import Tensor, _shape_args
+from minigrad.tensor import Tensor
+from minigrad.tensor_methods import _shape_args
 
 _generator = np.random.default_rng()
 

@@ -1,10 +1,13 @@
-"""`gradcheck`: compare a function's analytic gradients with central finite differences."""
+"""`gradcheck` and `gradgradcheck`: compare analytic derivatives with central finite
+differences, the first derivatives of a function, and the second (the finite differences
+of the engine's own first derivatives)."""
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from minigrad.autograd.engine import grad
 from minigrad.tensor import Tensor
 
 
@@ -32,6 +35,16 @@ def _scalar_projection(outputs: Any, weights: list | None) -> tuple:
     return total, weights
 
 
+def _analytic(total: Tensor, wrt: list, create_graph: bool = False) -> list:
+    """d total / d each of `wrt` from the engine; zeros where total does not depend on it."""
+    if not total.requires_grad:
+        found: tuple = (None,) * len(wrt)
+    else:
+        found = grad(total, wrt, allow_unused=True, create_graph=create_graph)
+    return [Tensor._make(np.zeros_like(x.data), False, None) if g is None else g
+            for g, x in zip(found, wrt)]
+
+
 def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """Check d fn(*inputs) / d input for every input that requires grad, in float64.
@@ -48,9 +61,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
                    requires_grad=x.requires_grad, name=x.name) for x in originals]
 
     total, weights = _scalar_projection(fn(*work), None)
-    total.backward()
-    analytic = [np.zeros_like(work[i].data) if work[i].grad is None else work[i].grad.copy()
-                for i in checked]
+    analytic = [g.data.copy() for g in _analytic(total, [work[i] for i in checked])]
 
     for slot, i in enumerate(checked):
         x = work[i].data
@@ -71,6 +82,25 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
             raise GradcheckError(
                 f"gradcheck: the gradient of {label}, shape {x.shape}, is wrong at index "
                 f"{tuple(int(j) for j in worst)}: analytic {analytic[slot][worst]!r}, "
-                f"finite difference {numeric[worst]!r} (eps={eps}, atol={atol}, rtol={rtol})"
-            )
+                f"finite difference {numeric[worst]!r} (eps={eps}, atol={atol}, rtol={rtol})")
     return True
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """Check the second derivatives of fn: the engine's first derivatives (recorded with
+    create_graph=True, under a fixed random projection of fn's outputs) are themselves
+    gradchecked, i.e. differentiated by the engine and compared with finite differences."""
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    weights: list = []
+
+    def first_derivatives(*xs: Tensor) -> tuple:
+        total, w = _scalar_projection(fn(*xs), weights[0] if weights else None)
+        if not weights:
+            weights.append(w)
+        return tuple(_analytic(total, [xs[i] for i in checked], create_graph=True))
+
+    try:
+        return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol)
+    except GradcheckError as err:
+        raise GradcheckError(f"gradgradcheck (second derivatives): {err}") from None

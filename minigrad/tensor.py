@@ -1,8 +1,12 @@
 """`Tensor`: a NumPy array that remembers the operation that made it.
 
-A tensor made by an op holds that op's graph node in `grad_fn`; a leaf (made by the
-user) has `grad_fn = None`. `backward()` walks the nodes in reverse and leaves the
-gradient d(root)/d(leaf) in each leaf's `.grad`.
+A tensor made by an op holds that op's graph node in `grad_fn`; a leaf (made by the user)
+has `grad_fn = None`. `backward()` walks the nodes in reverse and leaves d(root)/d(leaf) in
+each leaf's `.grad`, a NumPy array (see `minigrad.autograd.engine.backward`).
+
+Tensors speak NumPy's dispatch protocols: `np.exp(t)`, `np.where(c, t, 0)` or
+`ndarray * t` run minigrad's ops and record the graph. That is what lets every backward,
+written once in NumPy, run again on tensors for gradients of gradients.
 """
 from __future__ import annotations
 
@@ -11,32 +15,24 @@ from typing import Any, Iterator
 import numpy as np
 
 from minigrad.dtypes import as_array
+from minigrad.tensor_methods import TensorMethods
 
-ShapeLike = Any  # an int, several ints, or a tuple of ints
-
-
-def _shape_args(shape: tuple) -> tuple:
-    """Accept both `f(2, 3)` and `f((2, 3))`, as NumPy and PyTorch users write."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return shape
-
-
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_retains_grad", "__weakref__")
-    __array_ufunc__ = None  # so `ndarray * tensor` defers to Tensor.__rmul__
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_retains_grad",
+                 "_version", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        if isinstance(data, Tensor):
+        if isinstance(data, Tensor):  # a copy cut from the graph, as torch's clone().detach()
             data = data.data
         self.data = as_array(data, dtype, copy=isinstance(data, np.ndarray))
         self.grad = None
         self.grad_fn = None
         self.name = name
         self._retains_grad = False
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -44,50 +40,37 @@ class Tensor:
     @classmethod
     def _make(cls, data: np.ndarray, requires_grad: bool, grad_fn: Any) -> "Tensor":
         """The engine's fast constructor: no conversion, no checks."""
-        t = object.__new__(Tensor)
+        t = object.__new__(cls)
         t.data = data
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t.name = None
         t._retains_grad = False
+        t._version = 0
         return t
 
     # ---- array-like attributes -------------------------------------------------------
-    @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size, doc="NumPy's element count (torch's numel())")
+    is_leaf = property(lambda self: self.grad_fn is None)
+    T = property(lambda self: ops.transpose(self))
+    mT = property(lambda self: ops.swapaxes(self, -1, -2), doc="the last two axes swapped")
 
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    @property
-    def size(self) -> int:
+    def numel(self) -> int:
         return self.data.size
-
-    @property
-    def is_leaf(self) -> bool:
-        return self.grad_fn is None
-
-    @property
-    def T(self) -> "Tensor":
-        return ops.transpose(self)
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
         return self.data
 
-    def item(self) -> float:
+    def item(self) -> Any:
         if self.data.size != 1:
             raise ValueError(
                 f"item: only a tensor with one element can be converted to a Python number, "
-                f"this one has shape {self.shape}; index it or reduce it first"
-            )
+                f"this one has shape {self.shape}; index it or reduce it first")
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -97,6 +80,12 @@ class Tensor:
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        return numpy_dispatch.ufunc(ufunc, method, args, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return numpy_dispatch.function(func, args, kwargs)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -111,8 +100,7 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                f"use (t).all() / .any() on .data, or compare a single element"
-            )
+                f"use (t).all() / .any() on .data, or compare a single element")
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -120,6 +108,11 @@ class Tensor:
 
     def __int__(self) -> int:
         return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if spec and self.data.size == 1:  # f"{loss:.3f}" formats the value
+            return format(self.item(), spec)
+        return format(repr(self), spec)
 
     __hash__ = object.__hash__  # tensors hash by identity, as in PyTorch
 
@@ -142,9 +135,10 @@ class Tensor:
         return f"{label}(" + ", ".join([body] + extras) + ")"
 
     # ---- autograd ---------------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see `minigrad.autograd.backward`)."""
-        autograd.backward(self, grad, retain_graph)
+        engine.backward(self, grad, retain_graph, create_graph)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set `requires_grad` in place on a leaf; only floating tensors can require grad."""
@@ -152,13 +146,11 @@ class Tensor:
             raise TypeError(
                 f"only floating-point tensors can require grad, this one has dtype "
                 f"{self.data.dtype}; build it with dtype=float64 (or float32), "
-                f"e.g. Tensor(data, dtype=minigrad.float64, requires_grad=True)"
-            )
+                f"e.g. Tensor(data, dtype=minigrad.float64, requires_grad=True)")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
                 "requires_grad_(False) on a tensor made by an op: use .detach() to get a "
-                "tensor cut from the graph"
-            )
+                "tensor cut from the graph")
         self.requires_grad = requires_grad
         return self
 
@@ -174,6 +166,36 @@ class Tensor:
 
     def zero_grad(self) -> None:
         self.grad = None
+
+    # ---- in-place updates (minigrad/inplace.py has the rules) ------------------------
+    def add_(self, other: Any) -> "Tensor":
+        return inplace.update(self, "add_", np.add, other)
+
+    def sub_(self, other: Any) -> "Tensor":
+        return inplace.update(self, "sub_", np.subtract, other)
+
+    def mul_(self, other: Any) -> "Tensor":
+        return inplace.update(self, "mul_", np.multiply, other)
+
+    def div_(self, other: Any) -> "Tensor":
+        return inplace.update(self, "div_", np.divide, other)
+
+    def fill_(self, value: Any) -> "Tensor":
+        return inplace.update(self, "fill_", None, value)
+
+    def zero_(self) -> "Tensor":
+        return inplace.update(self, "zero_", None, 0)
+
+    def copy_(self, source: Any) -> "Tensor":
+        return inplace.update(self, "copy_", None, source)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002 - torch's names
+        return inplace.update(self, "clamp_", np.clip, (min, max))
+
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        inplace.update(self, "__setitem__", index, value)
 
     # ---- arithmetic -------------------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
@@ -206,28 +228,23 @@ class Tensor:
     def __rpow__(self, other: Any) -> "Tensor":
         return ops.power(other, self)
 
-    def __neg__(self) -> "Tensor":
-        return ops.negative(self)
-
-    def __pos__(self) -> "Tensor":
-        return self
-
     def __matmul__(self, other: Any) -> "Tensor":
         return ops.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
         return ops.matmul(other, self)
 
+    def __neg__(self) -> "Tensor":
+        return ops.negative(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    def __abs__(self) -> "Tensor":
+        return ops.abs(self)
+
     def __getitem__(self, index: Any) -> "Tensor":
         return ops.getitem(self, index)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        # in-place writes would silently invalidate arrays saved for backward
-        raise TypeError(
-            "Tensor does not support item assignment: ops never modify a tensor in place. "
-            "Build a new tensor instead (e.g. minigrad.where(mask, value, t)), or write to "
-            "t.data for a leaf you are not differentiating through"
-        )
 
     # comparisons give tensors that do not require grad
     def __lt__(self, other: Any) -> "Tensor":
@@ -248,92 +265,9 @@ class Tensor:
     def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
         return ops.not_equal(self, other)
 
-    # ---- elementwise functions --------------------------------------------------------
-    def exp(self) -> "Tensor":
-        return ops.exp(self)
 
-    def log(self) -> "Tensor":
-        return ops.log(self)
+# The engine, the ops and the NumPy protocols refer back to Tensor, so they come after it.
+from minigrad.autograd import engine  # noqa: E402
+from minigrad import inplace, numpy_dispatch, ops, tensor_methods  # noqa: E402
 
-    def sqrt(self) -> "Tensor":
-        return ops.sqrt(self)
-
-    def abs(self) -> "Tensor":
-        return ops.abs(self)
-
-    def __abs__(self) -> "Tensor":
-        return ops.abs(self)
-
-    def tanh(self) -> "Tensor":
-        return ops.tanh(self)
-
-    def sigmoid(self) -> "Tensor":
-        return ops.sigmoid(self)
-
-    def relu(self) -> "Tensor":
-        return ops.relu(self)
-
-    def softplus(self) -> "Tensor":
-        return ops.softplus(self)
-
-    def softmax(self, axis: int = -1) -> "Tensor":
-        return ops.softmax(self, axis)
-
-    def log_softmax(self, axis: int = -1) -> "Tensor":
-        return ops.log_softmax(self, axis)
-
-    def clip(self, min: Any = None, max: Any = None) -> "Tensor":
-        return ops.clip(self, min, max)
-
-    clamp = clip
-
-    def maximum(self, other: Any) -> "Tensor":
-        return ops.maximum(self, other)
-
-    def minimum(self, other: Any) -> "Tensor":
-        return ops.minimum(self, other)
-
-    def matmul(self, other: Any) -> "Tensor":
-        return ops.matmul(self, other)
-
-    # ---- reductions -------------------------------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.mean(self, axis, keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.max(self, axis, keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.min(self, axis, keepdims)
-
-    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> "Tensor":
-        return ops.var(self, axis, ddof, keepdims)
-
-    # ---- shape ------------------------------------------------------------------------
-    def reshape(self, *shape: ShapeLike) -> "Tensor":
-        return ops.reshape(self, _shape_args(shape))
-
-    def flatten(self) -> "Tensor":
-        return ops.reshape(self, (-1,))
-
-    def transpose(self, *axes: ShapeLike) -> "Tensor":
-        return ops.transpose(self, _shape_args(axes) or None)
-
-    def broadcast_to(self, *shape: ShapeLike) -> "Tensor":
-        return ops.broadcast_to(self, _shape_args(shape))
-
-    def squeeze(self, axis: Any = None) -> "Tensor":
-        return ops.squeeze(self, axis)
-
-    def unsqueeze(self, axis: Any) -> "Tensor":
-        return ops.expand_dims(self, axis)
-
-    expand_dims = unsqueeze
-
-
-# The engine and the ops refer back to Tensor, so they are imported once it exists.
-from minigrad import autograd  # noqa: E402
-from minigrad import ops  # noqa: E402
+tensor_methods.ops = ops  # the methods' module cannot import ops itself: ops needs Tensor first

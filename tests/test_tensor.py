@@ -191,7 +191,14 @@ def test_zero_grad_clears():
     assert x.grad is None
 
 
-def test_item_assignment_is_refused_with_the_alternative():
+def test_item_assignment_follows_the_in_place_rules():
     t = mg.Tensor([1.0, 2.0])
-    with pytest.raises(TypeError, match=r"does not support item assignment.*minigrad\.where"):
-        t[0] = 5.0
+    t[0] = 5.0  # nothing requires grad: a plain write
+    np.testing.assert_array_equal(t.data, [5.0, 2.0])
+    w = mg.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"__setitem__: in-place change of a leaf tensor that "
+                                           r"requires grad.*no_grad"):
+        w[0] = 5.0
+    with mg.no_grad():
+        w[1] = 7.0
+    np.testing.assert_array_equal(w.data, [1.0, 7.0])

@@ -3,7 +3,7 @@
 Assigning a `Parameter` or a `Module` to an attribute registers it, in order, so a model
 can list its parameters (`named_parameters()` gives dotted names like `layers.0.weight`),
 save and load them (`state_dict`, `load_state_dict`) and print itself. Calling a module
-runs its `forward` inside `autograd.module_scope`, so every graph node made there records
+runs its `forward` inside `minigrad.autograd.module_scope`, so every graph node made there records
 the stack of modules it belongs to in `node.scope`.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from minigrad import autograd
+from minigrad.autograd.grad_mode import module_scope
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -170,13 +170,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward(...)")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # module_scope(self), spelled out: this runs for every module on every step
-        previous = autograd._scope
-        autograd._scope = previous + (self,)
-        try:
+        with module_scope(self):  # the nodes made inside record this module (for the renderer)
             return self.forward(*args, **kwargs)
-        finally:
-            autograd._scope = previous
 
     # ---- saving and loading ------------------------------------------------------------
     def state_dict(self) -> dict:

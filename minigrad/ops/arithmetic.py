@@ -1,7 +1,8 @@
 """+ - * / ** and negation, broadcasting like NumPy.
 
-The engine sums each gradient back to its input's shape (`unbroadcast`), so the
-backward methods here can return gradients at the broadcast shape.
+The engine sums each gradient back to its input's shape (`unbroadcast`), so the backward
+methods here can return gradients at the broadcast shape. Every backward is NumPy that also
+runs on tensors, so each of these ops can be differentiated again.
 """
 from __future__ import annotations
 
@@ -10,28 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.dtypes import as_array
 from minigrad.tensor import Tensor
-
-
-def operands(a: Any, b: Any) -> tuple:
-    """Pair a tensor with a Python number, list or array, giving the constant a tensor's dtype.
-
-    A Python float next to a float32 tensor stays float32 (as in NumPy and PyTorch).
-    """
-    if not isinstance(a, Tensor):
-        a = constant_like(a, b)
-    elif not isinstance(b, Tensor):
-        b = constant_like(b, a)
-    return a, b
-
-
-def constant_like(value: Any, like: Tensor) -> Tensor:
-    if isinstance(value, (int, float)) and like.data.dtype.kind == "f":
-        return Tensor._make(np.asarray(value, dtype=like.data.dtype), False, None)
-    if type(value) is int and like.data.dtype.kind in "iu":  # int tensor * 2 stays integer
-        return Tensor._make(np.asarray(value, dtype=like.data.dtype), False, None)
-    return Tensor._make(as_array(value), False, None)
 
 
 class Add(Function):
@@ -43,7 +23,8 @@ class Add(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, grad
+        need_a, need_b = ctx.needs_input_grad
+        return (grad if need_a else None), (grad if need_b else None)
 
 
 class Sub(Function):
@@ -55,7 +36,8 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, (-grad if ctx.needs_input_grad[1] else None)
+        need_a, need_b = ctx.needs_input_grad
+        return (grad if need_a else None), (-grad if need_b else None)
 
 
 class Mul(Function):
@@ -85,8 +67,9 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):
         b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
         grad_a = grad / b
-        return grad_a, (-grad_a * out if ctx.needs_input_grad[1] else None)
+        return (grad_a if need_a else None), (-grad_a * out if need_b else None)
 
 
 class Neg(Function):
@@ -102,7 +85,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b;  d/da = b * a^(b-1), d/db = a^b * log(a)."""
+    """a ** b;  d/da = b a^(b-1) (0 where b = 0), d/db = a^b log a (0 where a = 0 and b >= 0),
+    PyTorch's conventions at a = 0, so a polynomial sum(c_k x^k) has the right slope at 0."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -114,39 +98,33 @@ class Pow(Function):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = None
-        if need_a:  # x**2 is common enough to skip computing a**1
-            grad_a = grad * (2 * a) if b.ndim == 0 and b == 2 else grad * b * a ** (b - 1)
-        grad_b = None
+        grad_a = grad_b = None
+        if need_a:
+            if np.ndim(b) == 0 and not isinstance(b, Tensor) and b == 2:  # x**2: skip a**1
+                grad_a = grad * (2 * a)
+            else:
+                grad_a = np.where(b == 0, 0, grad * b * a ** (b - 1))
         if need_b:
-            # the base must be positive for a real log; a^b is 0 at a = 0, whatever b > 0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = grad * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.nan)
-            grad_b = np.where(a == 0, 0, grad_b)
+            # log a, with log 0 = -inf spelled out so no branch ever evaluates log(0)
+            log_a = np.where(a == 0, -np.inf, np.log(np.where(a == 0, 1, a)))
+            with np.errstate(invalid="ignore"):  # 0 * -inf where a = 0: masked out below
+                grad_b = np.where((a == 0) & (b >= 0), 0, grad * out * log_a)
         return grad_a, grad_b
 
 
 def add(a: Any, b: Any) -> Tensor:
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = operands(a, b)
     return Add.apply(a, b)
 
 
 def subtract(a: Any, b: Any) -> Tensor:
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = operands(a, b)
     return Sub.apply(a, b)
 
 
 def multiply(a: Any, b: Any) -> Tensor:
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = operands(a, b)
     return Mul.apply(a, b)
 
 
 def divide(a: Any, b: Any) -> Tensor:
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = operands(a, b)
     return Div.apply(a, b)
 
 
@@ -155,6 +133,4 @@ def negative(a: Any) -> Tensor:
 
 
 def power(a: Any, b: Any) -> Tensor:
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = operands(a, b)
     return Pow.apply(a, b)

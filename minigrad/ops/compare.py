@@ -1,24 +1,25 @@
-"""Comparisons: boolean tensors, outside the graph (they have no gradient)."""
+"""Comparisons and logical ops: boolean tensors, outside the graph (they have no gradient)."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 import numpy as np
 
-from minigrad.ops.arithmetic import operands
+from minigrad.autograd.function import as_constants
 from minigrad.tensor import Tensor
 
 
-def _comparison(ufunc: Callable) -> Callable[[Any, Any], Tensor]:
-    def compare(a: Any, b: Any) -> Tensor:
-        a, b = operands(a, b)
+def _comparison(ufunc: Callable) -> Callable[..., Tensor]:
+    def compare(*args: Any) -> Tensor:
+        args = as_constants(args)
         try:
-            result = ufunc(a.data, b.data)
+            result = ufunc(*[a.data for a in args])
         except ValueError as err:
-            raise ValueError(f"{ufunc.__name__}: {err} (input shapes: {a.shape}, {b.shape})") from None
+            shapes = ", ".join(str(a.shape) for a in args)
+            raise ValueError(f"{ufunc.__name__}: {err} (input shapes: {shapes})") from None
         return Tensor._make(np.asarray(result), False, None)
     compare.__name__ = ufunc.__name__
-    compare.__doc__ = f"Elementwise {ufunc.__name__}(a, b) as a bool tensor that does not require grad."
+    compare.__doc__ = f"Elementwise {ufunc.__name__} as a bool tensor that does not require grad."
     return compare
 
 
@@ -28,3 +29,6 @@ greater = _comparison(np.greater)
 greater_equal = _comparison(np.greater_equal)
 equal = _comparison(np.equal)
 not_equal = _comparison(np.not_equal)
+logical_and = _comparison(np.logical_and)
+logical_or = _comparison(np.logical_or)
+logical_not = _comparison(np.logical_not)

@@ -1,6 +1,7 @@
-"""Ops that move elements without changing them: reshape, transpose, broadcast_to,
-squeeze, expand_dims, indexing, concatenate and stack. Their backward moves the
-gradient back to where each element came from."""
+"""Ops that move elements without changing them: reshape, transpose, swapaxes, broadcast_to,
+squeeze, expand_dims, indexing, concatenate and stack. Their backward moves the gradient
+back to where each element came from, with ops of this same module, so it can be
+differentiated again."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -8,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.reductions import axis_args
 from minigrad.tensor import Tensor
 
 
@@ -47,16 +49,18 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx, x, axes=None):
-        out = np.transpose(x, axes)
-        # negative axes must be made positive, or argsort in backward inverts the wrong permutation
-        ctx.axes = None if axes is None else tuple(a % x.ndim for a in axes)
-        return out
+        if axes is None:
+            axes = tuple(reversed(range(x.ndim)))
+        elif len(axes) != x.ndim or any(not -x.ndim <= a < x.ndim for a in axes):
+            raise ValueError(f"Transpose: axis {axes} is out of bounds, or not a permutation of "
+                             f"the axes of a tensor of shape {x.shape}; give every axis once")
+        axes = tuple(a % x.ndim for a in axes)
+        ctx.inverse = tuple(int(i) for i in np.argsort(axes))
+        return np.transpose(x, axes)
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.axes is None:
-            return np.transpose(grad)
-        return np.transpose(grad, np.argsort(ctx.axes))
+        return grad.transpose(ctx.inverse)
 
 
 class BroadcastTo(Function):
@@ -87,12 +91,25 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        full = np.zeros(ctx.shape, dtype=grad.dtype)
-        if _is_advanced(ctx.index):
-            np.add.at(full, ctx.index, grad)
+        return IndexAdd.on(grad, shape=ctx.shape, index=ctx.index)
+
+
+class IndexAdd(Function):
+    """zeros(shape) with g added at `index` (GetItem's backward);  d/dg = the same indexing."""
+
+    @staticmethod
+    def forward(ctx, g, shape=None, index=None):
+        ctx.index = index
+        full = np.zeros(shape, dtype=g.dtype)
+        if _is_advanced(index):
+            np.add.at(full, index, g)
         else:
-            full[ctx.index] = grad
+            full[index] = g
         return full
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]
 
 
 def _plain_index(index: Any) -> Any:
@@ -106,18 +123,30 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
+def _slice_along(axis: int, start: Any) -> tuple:
+    """The index that takes `start` (an int or a slice) along `axis` and everything elsewhere."""
+    return (slice(None),) * axis + (start,)
+
+
 class Concatenate(Function):
     """Arrays joined along `axis`;  each input gets its slice of the gradient."""
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
-        ctx.splits = np.cumsum([a.shape[axis] if a.ndim else 1 for a in arrays])[:-1]
+        ndim = arrays[0].ndim
+        if ndim == 0 or not -ndim <= axis < ndim or any(a.ndim != ndim for a in arrays):
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"Concatenate: axis {axis} does not exist in every input (shapes "
+                             f"{shapes}); inputs need the same number of dimensions and the axis "
+                             f"must be in range (stack adds a new axis)")
+        ctx.axis = axis % ndim
+        ctx.ends = np.cumsum([a.shape[ctx.axis] for a in arrays]).tolist()
         return np.concatenate(arrays, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.split(grad, ctx.splits, axis=ctx.axis))
+        starts = [0] + ctx.ends[:-1]
+        return tuple(grad[_slice_along(ctx.axis, slice(a, b))] for a, b in zip(starts, ctx.ends))
 
 
 class Stack(Function):
@@ -125,12 +154,13 @@ class Stack(Function):
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
-        return np.stack(arrays, axis=axis)
+        out = np.stack(arrays, axis=axis)
+        ctx.axis, ctx.count = axis % out.ndim, len(arrays)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.moveaxis(grad, ctx.axis, 0))
+        return tuple(grad[_slice_along(ctx.axis, i)] for i in range(ctx.count))
 
 
 def reshape(x: Any, shape: Any) -> Tensor:
@@ -138,18 +168,35 @@ def reshape(x: Any, shape: Any) -> Tensor:
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (NumPy's transpose: None reverses them)."""
     return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """Swap two axes (PyTorch's `transpose(a, b)`)."""
+    ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
+    axes = list(range(ndim))
+    try:
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    except IndexError:
+        raise ValueError(f"swapaxes: axes {axis1} and {axis2} do not both exist in a tensor "
+                         f"with {ndim} dimensions") from None
+    return Transpose.apply(x, axes=tuple(axes))
 
 
 def broadcast_to(x: Any, shape: Any) -> Tensor:
     return BroadcastTo.apply(x, shape=tuple(shape) if isinstance(shape, (list, tuple)) else (shape,))
 
 
-def squeeze(x: Any, axis: Any = None) -> Tensor:
+def squeeze(x: Any, axis: Any = None, **aliases: Any) -> Tensor:
+    axis, _ = axis_args("Squeeze", axis, False, aliases)
     return Squeeze.apply(x, axis=axis)
 
 
-def expand_dims(x: Any, axis: Any) -> Tensor:
+def expand_dims(x: Any, axis: Any = None, **aliases: Any) -> Tensor:
+    axis, _ = axis_args("ExpandDims", axis, False, aliases)
+    if axis is None:
+        raise TypeError("ExpandDims: give the position of the new axis (axis= or dim=)")
     return ExpandDims.apply(x, axis=axis)
 
 
@@ -160,13 +207,15 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     return GetItem.apply(x, index=_plain_index(index))
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int = 0, **aliases: Any) -> Tensor:
+    axis, _ = axis_args("Concatenate", axis, False, aliases, axis_default=0)
     if len(tensors) == 0:
         raise ValueError("Concatenate: need at least one tensor to concatenate")
     return Concatenate.apply(*tensors, axis=axis)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, **aliases: Any) -> Tensor:
+    axis, _ = axis_args("Stack", axis, False, aliases, axis_default=0)
     if len(tensors) == 0:
         raise ValueError("Stack: need at least one tensor to stack")
     return Stack.apply(*tensors, axis=axis)

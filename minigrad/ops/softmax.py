@@ -6,7 +6,17 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.reductions import axis_args
 from minigrad.tensor import Tensor
+
+
+def _shifted(x: np.ndarray, axis: int, op: str) -> np.ndarray:
+    """x minus its max along `axis` (an empty axis has no max and needs no shift)."""
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {x.shape}")
+    if x.shape[axis] == 0:
+        return x
+    return x - np.max(x, axis=axis, keepdims=True)
 
 
 class Softmax(Function):
@@ -14,7 +24,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        shifted = np.exp(_shifted(x, axis, "Softmax"))
         out = shifted / np.sum(shifted, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -31,7 +41,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        shifted = x - np.max(x, axis=axis, keepdims=True)
+        shifted = _shifted(x, axis, "LogSoftmax")
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -43,9 +53,11 @@ class LogSoftmax(Function):
         return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
+def softmax(x: Any, axis: int = -1, **aliases: Any) -> Tensor:
+    axis, _ = axis_args("Softmax", axis, False, aliases, axis_default=-1)
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1, **aliases: Any) -> Tensor:
+    axis, _ = axis_args("LogSoftmax", axis, False, aliases, axis_default=-1)
     return LogSoftmax.apply(x, axis=axis)

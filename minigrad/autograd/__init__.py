@@ -1,0 +1,24 @@
+"""The autograd engine, in three small modules and one extra:
+
+- `function`: `Function`, the node every op is (forward on arrays, backward in NumPy that
+  also runs on tensors), and `once_differentiable`;
+- `engine`: `backward` and `grad`, the reverse walk over the graph;
+- `grad_mode`: per-thread state: `no_grad`, `enable_grad`, `set_grad_enabled`,
+  `detect_anomaly` and the module scope the renderer labels nodes with;
+- `functional`: `vjp`, `jvp`, `jacobian`, `hessian`, `hvp`, `vhp`, built on `grad`.
+"""
+from minigrad.autograd.function import Function, once_differentiable
+from minigrad.autograd.engine import backward, grad, topological_order, unbroadcast
+from minigrad.autograd.grad_mode import (detect_anomaly, enable_grad, is_grad_enabled,
+                                         module_scope, no_grad, set_grad_enabled)
+
+__all__ = ["Function", "once_differentiable", "backward", "grad", "topological_order",
+           "unbroadcast", "detect_anomaly", "enable_grad", "is_grad_enabled", "module_scope",
+           "no_grad", "set_grad_enabled", "functional"]
+
+
+def __getattr__(name: str):  # `minigrad.autograd.functional` without importing it up front
+    if name == "functional":
+        import importlib
+        return importlib.import_module("minigrad.autograd.functional")
+    raise AttributeError(f"module 'minigrad.autograd' has no attribute {name!r}")

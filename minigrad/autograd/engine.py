@@ -1,0 +1,288 @@
+"""Reverse mode: walk the graph from the outputs back, one node at a time.
+
+Nodes run highest number first (creation order is a topological order), so a node runs
+once every consumer has added its gradient to the node's pending sum. `backward` leaves
+the results in the leaves' `.grad`; `grad` returns them and touches no `.grad`. With
+`create_graph=True` each node's backward runs on tensors, so the gradients it returns are
+themselves recorded and can be differentiated again.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad.autograd.function import Function, check_finite
+from minigrad.autograd.grad_mode import state
+from minigrad.tensor import Tensor
+
+
+def unbroadcast(grad: Any, shape: tuple, op: str = "backward") -> Any:
+    """Sum `grad` over the axes that broadcasting added or stretched, back to `shape`."""
+    extra = grad.ndim - len(shape)
+    if extra >= 0:
+        stretched = tuple(i + extra for i, n in enumerate(shape)
+                          if n == 1 and grad.shape[i + extra] != 1)
+        axes = tuple(range(extra)) + stretched
+        summed = grad.sum(axis=axes, keepdims=True) if axes else grad
+        if summed.shape[extra:] == tuple(shape):
+            return summed.reshape(shape)
+    raise RuntimeError(
+        f"{op}.backward returned a gradient of shape {grad.shape} for an input of shape "
+        f"{shape}; a gradient must have its input's shape (or broadcast to it)")
+
+
+def topological_order(root: Function) -> list:
+    """The nodes `root` depends on (itself included), each after all the nodes it consumes."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.saved_tensors is None:
+            raise _freed(node)
+        for t in node.inputs:
+            fn = t.grad_fn
+            if fn is not None and fn not in seen:
+                seen.add(fn)
+                stack.append(fn)
+    return sorted(seen, key=lambda node: node.seq)
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(sum of tensors)/d(leaf) into `.grad` of every leaf that requires grad.
+
+    `.grad` holds a NumPy array of numbers; with `create_graph=True` it holds a Tensor whose
+    own graph can be differentiated again (as PyTorch's `.grad` then does).
+    """
+    roots = _as_list(tensors)
+    seeds = _seeds("backward", roots, grad_tensors, create_graph)
+    _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """d(outputs)/d(inputs) weighted by `grad_outputs`, as `torch.autograd.grad`: a tuple with
+    one tensor per input (None for an unused one when `allow_unused`); no `.grad` changes."""
+    roots = _as_list(outputs)
+    wanted = _as_list(inputs)
+    for i, t in enumerate(wanted):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(
+                f"grad: input {i} ({_describe(t)}) does not require grad, so no gradient can "
+                f"flow to it; create it with requires_grad=True (outside no_grad())")
+    seeds = _seeds("grad", roots, grad_outputs, create_graph)
+    found = _run(roots, seeds, create_graph if retain_graph is None else retain_graph,
+                 create_graph, capture=wanted)
+    results = []
+    for i, t in enumerate(wanted):
+        g = found.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} ({_describe(t)}) was not used to compute the outputs, so it "
+                f"has no gradient; pass allow_unused=True to get None for it")
+        if g is not None and not isinstance(g, Tensor):
+            g = Tensor._make(g, False, None)
+        results.append(g)
+    return tuple(results)
+
+
+# ---- the walk ---------------------------------------------------------------------------
+
+def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
+         capture: Sequence[Tensor] | None = None) -> dict:
+    """The one backward pass. Without `capture`, gradients reach the leaves' `.grad` (and
+    tensors that retain_grad); with it, they are returned by id for just those tensors."""
+    wanted = {id(t) for t in capture} if capture is not None else None
+    found: dict = {}
+    pending: dict = {}      # node -> the summed gradient of its output so far
+    queue: list = []
+    for root, seed in zip(roots, seeds):
+        _deliver(root, seed, (), pending, queue, wanted, found)
+    useful = _nodes_leading_to(capture, queue) if capture is not None else None
+    previous_mode, state.grad_enabled = state.grad_enabled, create_graph
+    try:
+        while queue:
+            node = heapq.heappop(queue)[1]
+            g = pending.pop(node)
+            if useful is not None and node not in useful:
+                continue
+            grads = _node_backward(node, g, create_graph)
+            if not retain_graph:
+                node.saved_tensors = None
+            siblings = grads + (g,)   # arrays a leaf's .grad must not share
+            for t, gi in zip(node.inputs, grads):
+                if gi is not None and t.requires_grad:
+                    _deliver(t, _fit(gi, t.data, node.name), siblings, pending, queue, wanted,
+                             found)
+    finally:
+        state.grad_enabled = previous_mode
+    return found
+
+
+def _deliver(t: Tensor, g: Any, siblings: tuple, pending: dict, queue: list,
+             wanted: set | None, found: dict) -> None:
+    """Hand gradient `g` of tensor `t` on: to its node's pending sum, and to `.grad` (or the
+    captured results) for leaves and tensors that keep their gradient."""
+    fn = t.grad_fn
+    if fn is not None:
+        if fn in pending:
+            pending[fn] = pending[fn] + g
+        else:
+            pending[fn] = g
+            heapq.heappush(queue, (-fn.seq, fn))
+    if wanted is not None:
+        if id(t) in wanted:
+            found[id(t)] = g if id(t) not in found else found[id(t)] + g
+    elif fn is None or t._retains_grad:
+        if t.grad is None:
+            # a leaf's .grad must never share memory with another gradient or the caller's array
+            t.grad = g.copy() if _maybe_shared(g, siblings) else g
+        else:
+            t.grad = t.grad + g
+
+
+def _maybe_shared(g: Any, siblings: tuple) -> bool:
+    if isinstance(g, Tensor):
+        return False
+    return g.base is not None or sum(other is g for other in siblings) > 1
+
+
+def _node_backward(node: Function, g: Any, create_graph: bool) -> tuple:
+    """Run one node's backward: on arrays, or (create_graph) on tensors wired to the graph."""
+    if node.saved_tensors is None:
+        raise _freed(node)
+    if node.saved_versions is not None:
+        _check_versions(node)
+    if not create_graph:
+        grads = node.backward(node, g)
+    else:
+        arrays = node.saved_tensors
+        node.saved_tensors = _saved_as_tensors(node)
+        try:
+            grads = node.backward(node, g if isinstance(g, Tensor) else Tensor._make(g, False, None))
+        except (TypeError, ValueError, AttributeError) as err:
+            raise RuntimeError(
+                f"{node.name}.backward failed on tensors (create_graph=True): {err}. Write it "
+                f"with NumPy operators, ufuncs and array methods so it runs on tensors too, or "
+                f"mark it @minigrad.once_differentiable") from err
+        finally:
+            node.saved_tensors = arrays
+    if type(grads) is not tuple:
+        grads = tuple(grads) if isinstance(grads, list) else (grads,)
+    if len(grads) != len(node.inputs):
+        raise RuntimeError(
+            f"{node.name}.backward returned {len(grads)} gradients for {len(node.inputs)} "
+            f"inputs; return one per input (None where there is none)")
+    if state.anomaly:
+        for gi in grads:
+            if gi is not None:
+                check_finite(gi, f"{node.name} backward", node.inputs)
+    return grads
+
+
+def _fit(g: Any, data: np.ndarray, op: str) -> Any:
+    """The gradient at its input's shape and dtype."""
+    if type(g) is not np.ndarray and not isinstance(g, Tensor):
+        g = np.asarray(g)
+    if g.shape != data.shape:
+        g = unbroadcast(g, data.shape, op)
+    if g.dtype != data.dtype:
+        g = g.astype(data.dtype)
+    return g
+
+
+def _saved_as_tensors(node: Function) -> tuple:
+    """The node's saved arrays as tensors: its inputs and output keep their place in the
+    graph (so the backward can be differentiated), anything else is a constant."""
+    out = []
+    for a in node.saved_tensors:
+        if isinstance(a, np.ndarray):
+            source = next((t for t in node.inputs if t.data is a), None)
+            if source is None:
+                source = Tensor._make(a, a is node.out_data, node if a is node.out_data else None)
+            a = source
+        out.append(a)
+    return tuple(out)
+
+
+def _nodes_leading_to(capture: Sequence[Tensor], queue: list) -> set:
+    """The nodes whose backward can reach a captured tensor (the rest need not run)."""
+    targets = {id(t) for t in capture}
+    nodes = set()
+    for _, root in queue:
+        nodes.update(topological_order(root))
+    useful: set = set()
+    for node in sorted(nodes, key=lambda n: n.seq):  # inputs' nodes come first
+        if any(id(t) in targets or t.grad_fn in useful for t in node.inputs):
+            useful.add(node)
+    return useful
+
+
+def _check_versions(node: Function) -> None:
+    saved_ids = {id(a) for a in node.saved_tensors}
+    for t, version in zip(node.inputs, node.saved_versions):
+        if t._version != version and id(t.data) in saved_ids:
+            raise RuntimeError(
+                f"backward: a tensor of shape {t.shape} that {node.name} saved for its backward "
+                f"was changed in place afterwards (version {version} -> {t._version}), so the "
+                f"gradient would be wrong; do the in-place update after backward(), or use the "
+                f"out-of-place op (x = x + y instead of x += y)")
+    if getattr(node, "output_changed", False) and any(a is node.out_data for a in node.saved_tensors):
+        raise RuntimeError(
+            f"backward: the output of {node.name} (shape {node.out_data.shape}) was changed in "
+            f"place after {node.name} saved it for its backward; use the out-of-place op")
+
+
+def _freed(node: Function) -> RuntimeError:
+    return RuntimeError(
+        f"backward: trying to backward through the graph a second time: the node {node.name} "
+        f"was freed by an earlier backward(). Pass retain_graph=True to the first backward() "
+        f"if you need to call it again, or recompute the forward pass")
+
+
+# ---- arguments --------------------------------------------------------------------------
+
+def _as_list(values: Any) -> list:
+    return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+def _describe(t: Any) -> str:
+    if not isinstance(t, Tensor):
+        return f"a {type(t).__name__}, not a Tensor"
+    name = f"{t.name!r}, " if t.name else ""
+    return f"{name}shape {t.shape}"
+
+
+def _seeds(op: str, roots: list, given: Any, create_graph: bool) -> list:
+    """d(output)/d(output): ones for a one-element output, else the given gradients."""
+    given_list = [None] * len(roots) if given is None else _as_list(given)
+    if len(given_list) != len(roots):
+        raise ValueError(f"{op}: got {len(given_list)} gradients for {len(roots)} outputs; "
+                         f"give one per output")
+    seeds = []
+    for i, (root, g) in enumerate(zip(roots, given_list)):
+        if not isinstance(root, Tensor) or not root.requires_grad:
+            raise RuntimeError(
+                f"{op}: output {i} ({_describe(root)}) does not require grad and has no graph; "
+                f"set requires_grad=True on the leaves it is computed from (and not inside "
+                f"no_grad())")
+        if g is None:
+            if root.data.size != 1:
+                raise RuntimeError(
+                    f"{op}: output {i} has shape {root.shape}, and a gradient can only be implied "
+                    f"for a single-element output; reduce it first (out.sum() or out.mean()) or "
+                    f"pass an array of shape {root.shape} as its gradient")
+            seed: Any = np.ones(root.data.shape, dtype=root.data.dtype)
+        elif isinstance(g, Tensor) and create_graph:
+            seed = g if g.dtype == root.dtype else g.astype(root.dtype)
+        else:
+            # a copy: the caller's array must never become (or share memory with) a .grad
+            seed = np.array(g.data if isinstance(g, Tensor) else g, dtype=root.data.dtype)
+        if seed.shape != root.data.shape:
+            raise ValueError(
+                f"{op}: the gradient given for output {i} has shape {seed.shape} but the output "
+                f"has shape {root.shape}; they must match")
+        seeds.append(seed)
+    return seeds

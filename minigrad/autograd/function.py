@@ -1,0 +1,173 @@
+"""`Function`: one op of the graph. Built-in ops, fused losses and user ops all subclass it.
+
+    forward(ctx, *arrays, **params) -> ndarray      the value, computed on NumPy arrays
+    backward(ctx, grad) -> one gradient per input    d(root)/d(input) from d(root)/d(output)
+
+`Fn.apply(*inputs, **params)` runs `forward` on the inputs' arrays and, when grad mode is on
+and an input requires grad, returns a tensor whose `grad_fn` is the node (`ctx` itself).
+
+Gradients of gradients come from the same code: `backward` is written with NumPy operators,
+ufuncs and methods, so for first-order training it runs on plain arrays, and under
+`create_graph=True` the engine hands it tensors instead, on which the same expressions
+record a graph (Tensor implements NumPy's dispatch protocols). `Op.on(...)` runs a minigrad
+op inside a backward in the same two ways.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any, Callable
+
+import numpy as np
+
+from minigrad.autograd.grad_mode import state
+from minigrad.dtypes import as_array
+from minigrad.tensor import Tensor
+
+# Nodes are numbered as they are made. A node is always made after the nodes of its inputs,
+# so the numbering is a topological order: backward runs nodes from the highest number down.
+_node_numbers = itertools.count()
+
+
+class Function:
+    """One op of the graph; subclass it and write `forward` and `backward` as static methods.
+
+    Inside both, `ctx` is the node: `ctx.save_for_backward(*arrays)` keeps arrays for backward
+    (read back as `ctx.saved_tensors`), `ctx.needs_input_grad[i]` tells whether input i wants
+    a gradient, and any other attribute (`ctx.axis = axis`) can be set. Save the forward's
+    inputs or its output: anything else saved is a constant when differentiating twice.
+    """
+
+    __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "scope", "seq", "out_data",
+                 "saved_versions", "__dict__")
+    name = "Function"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
+    @staticmethod
+    def forward(ctx: Any, *arrays: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError("a Function subclass must define forward(ctx, *arrays)")
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        """Run the op on tensors (numbers and arrays are taken as constants) and record it."""
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = as_constants(inputs)
+                break
+        ctx = cls.__new__(cls)
+        ctx.saved_tensors = ()
+        needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+        try:
+            out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        except (ValueError, TypeError, IndexError) as err:
+            raise _with_op_context(err, cls.name, inputs) from err
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if state.anomaly:
+            check_finite(out, f"{cls.name} forward", inputs)
+        if not (True in needs and state.grad_enabled) or out.dtype.kind != "f":
+            return Tensor._make(out, False, None)
+        ctx.inputs = inputs
+        ctx.scope = state.scope
+        ctx.seq = next(_node_numbers)
+        ctx.out_data = out
+        # versions of the inputs, to catch an in-place change to a saved array before backward
+        ctx.saved_versions = tuple([t._version for t in inputs]) if ctx.saved_tensors else None
+        return Tensor._make(out, True, ctx)
+
+    @classmethod
+    def on(cls, *args: Any, **params: Any) -> Any:
+        """This op inside a backward: plain NumPy on arrays, a recorded op on tensors."""
+        for a in args:
+            if isinstance(a, Tensor):
+                return cls.apply(*args, **params)
+        return cls.forward(_Scratch(), *args, **params)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(t.shape) for t in getattr(self, "inputs", ()))
+        return f"<{self.name} node: inputs {shapes}>"
+
+
+class _Scratch:
+    """A throwaway ctx for `Function.on` on arrays: whatever forward saves is dropped."""
+
+    needs_input_grad = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        pass
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """Mark a backward that only runs on arrays: differentiating through it twice raises."""
+    @functools.wraps(backward)
+    def wrapper(ctx: Any, grad: Any) -> Any:
+        if isinstance(grad, Tensor):
+            raise RuntimeError(
+                f"{ctx.name}: its backward is marked once_differentiable, so it cannot be "
+                f"differentiated again (create_graph=True reached it); compute this gradient "
+                f"with create_graph=False, or write {ctx.name}.backward with NumPy operators "
+                f"and ufuncs so that it runs on tensors too")
+        return backward(ctx, grad)
+    wrapper.once_differentiable = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def as_constants(values: tuple) -> tuple:
+    """The one rule that turns Python numbers, lists and arrays into constant tensors.
+
+    A Python number takes the dtype of the first floating tensor beside it, else of the first
+    tensor (a float next to a float32 tensor stays float32, as in NumPy and PyTorch; an int
+    next to an int tensor stays int); everything else follows `as_array` (lists become the
+    default float dtype, arrays keep theirs).
+    """
+    dtypes = [v.data.dtype for v in values if isinstance(v, Tensor)]
+    like = next((d for d in dtypes if d.kind == "f"), dtypes[0] if dtypes else None)
+    return tuple(v if isinstance(v, Tensor) else Tensor._make(_constant(v, like), False, None)
+                 for v in values)
+
+
+def _constant(value: Any, like: Any) -> np.ndarray:
+    if like is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if like.kind == "f" or (like.kind in "iu" and isinstance(value, int)):
+            return np.asarray(value, dtype=like)
+    return as_array(value)
+
+
+def _with_op_context(err: Exception, op: str, tensors: tuple) -> Exception:
+    """A failure inside an op's forward, re-raised with the op's name and the input shapes."""
+    message = str(err)
+    if message.startswith(op):
+        return err
+    shapes = ", ".join(str(t.shape) for t in tensors)
+    if "could not be broadcast" in message:
+        return ValueError(
+            f"{op}: the input shapes {shapes} do not broadcast (compared from the last axis, "
+            f"sizes must be equal or 1); reshape one of them, e.g. with .reshape(...) or "
+            f".unsqueeze(axis), so that they line up")
+    try:
+        return type(err)(f"{op}: {message} (input shapes: {shapes})")
+    except Exception:  # an exception type with an unusual constructor keeps its own text
+        return err
+
+
+def check_finite(array: Any, where: str, tensors: tuple) -> None:
+    """detect_anomaly's check: raise naming `where` if `array` holds a NaN or inf."""
+    array = np.asarray(array.data if isinstance(array, Tensor) else array)
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise FloatingPointError(
+            f"detect_anomaly: {where} produced a non-finite value {array[tuple(bad)]} at index "
+            f"{tuple(int(i) for i in bad)} (input shapes: {shapes}); check the inputs' "
+            f"domain (log/sqrt of negatives, division by zero) or lower the learning rate")
