@@ -61,24 +61,32 @@ def _check_finite(op: str, label: str, x: np.ndarray) -> None:
 
 
 def _check_sigma(op: str, label: str, sigma: np.ndarray, allow_zero: bool = False) -> None:
-    """sigma must be > 0 (>= 0 if `allow_zero`); NaNs were already rejected."""
+    """sigma must be a positive normal number (>= 0 if `allow_zero`); NaNs were already
+    rejected. A subnormal sigma is refused too: 1/sigma, and so the gradient, overflows."""
     if sigma.size == 0:
         return
+    tiny = np.finfo(sigma.dtype).tiny if sigma.dtype.kind == "f" else 0.0
     low = sigma.min()
-    if low > 0 or (allow_zero and low == 0):
+    if low >= tiny or (allow_zero and low == 0):
         return
-    bad = sigma < 0 if allow_zero else sigma <= 0
+    bad = ((sigma < 0) | ((sigma > 0) & (sigma < tiny))) if allow_zero else sigma < tiny
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f" at {_index_text(index)}" if index else ""
+    value = float(sigma[index])
+    if value > 0:
+        raise ValueError(f"{op}: {label} has sigma = {value}{where}, below the smallest normal "
+                         f"{sigma.dtype} ({tiny}), so 1/sigma and the gradient overflow; keep "
+                         f"sigma away from 0, e.g. with nn.GaussianHead(min_sigma=...)")
     bound = "< 0" if allow_zero else "<= 0"
-    raise ValueError(f"{op}: {label} has sigma {bound}{where} (sigma = {float(sigma[index])}); "
+    raise ValueError(f"{op}: {label} has sigma {bound}{where} (sigma = {value}); "
                      f"sigma is a standard deviation and must be positive. Produce it with "
                      f"nn.GaussianHead (softplus keeps sigma positive), or use a smaller "
                      f"learning rate if an optimiser step drove it below zero")
 
 
-def _all_positive(sigma: np.ndarray) -> bool:
-    return sigma.size == 0 or bool(sigma.min() > 0)
+def _all_normal(sigma: np.ndarray) -> bool:
+    """Every sigma a positive normal number (NaN fails too): the cheap screen."""
+    return sigma.size == 0 or bool(sigma.min() >= np.finfo(sigma.dtype).tiny)
 
 
 _KL_LABELS = ("mu_m", "sigma_m", "mu_gt", "sigma_gt")
@@ -86,36 +94,55 @@ _KL_LABELS = ("mu_m", "sigma_m", "mu_gt", "sigma_gt")
 
 def _diagnose_kl(arrays: tuple, packed: bool) -> None:
     """Raise the message that names the bad input: non-finite values first, then sigma <= 0;
-    if every input is fine, the loss itself overflowed."""
+    if every input is fine, name the term that overflowed."""
     op = GaussianKL.name
     if packed:
         finite = (("pred", arrays[0]), ("target", arrays[1]))
-        sigmas = (("pred", arrays[0][..., 1]), ("target", arrays[1][..., 1]))
+        parts = np.broadcast_arrays(arrays[0][..., 0], arrays[0][..., 1],
+                                    arrays[1][..., 0], arrays[1][..., 1])
+        sigmas = (("pred", parts[1]), ("target", parts[3]))
     else:
         finite = tuple(zip(_KL_LABELS, arrays))
-        sigmas = (("sigma_m (the model's)", arrays[1]), ("sigma_gt (the target's)", arrays[3]))
+        parts = np.broadcast_arrays(*arrays)
+        sigmas = (("sigma_m (the model's)", parts[1]), ("sigma_gt (the target's)", parts[3]))
     for label, x in finite:
         _check_finite(op, label, x)
     for label, sigma in sigmas:
         _check_sigma(op, label, sigma)
-    raise ValueError(f"{op}: the loss is not finite although every input is (a sigma so small "
-                     f"that 1/sigma^2 overflows, smallest sigma "
-                     f"{min(float(s.min()) for _, s in sigmas if s.size)}); keep sigma "
-                     f"away from 0, e.g. with nn.GaussianHead(min_sigma=...)")
+    mu_m, s_m, mu_gt, s_gt = parts
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        z, r = (mu_gt - mu_m) / s_m, s_gt / s_m
+        # the first element whose squares overflow, else the most extreme one
+        score = np.where(np.isfinite(z * z + r * r), np.abs(z) + np.abs(r), np.inf)
+    index = np.unravel_index(int(np.argmax(score)), score.shape) if score.ndim else ()
+    index = tuple(int(i) for i in index)
+    where = f" at {_index_text(index)}" if index else ""
+    zi, ri = float(z[index]), float(r[index])
+    cause = (f"the means differ by {abs(zi):.3g} sigma_m (mu_gt - mu_m = "
+             f"{float(mu_gt[index] - mu_m[index]):.3g}, sigma_m = {float(s_m[index]):.3g})"
+             if abs(zi) >= abs(ri) else
+             f"sigma_gt / sigma_m = {ri:.3g} (sigma_gt = {float(s_gt[index]):.3g}, sigma_m = "
+             f"{float(s_m[index]):.3g})")
+    raise ValueError(f"{op}: the loss overflows{where}: {cause}, so its square exceeds the "
+                     f"largest {arrays[0].dtype} number; rescale the data (standardise the "
+                     f"targets), or keep the model's sigma from collapsing "
+                     f"(nn.GaussianHead(min_sigma=...))")
 
 
 def _reduce(loss: np.ndarray, reduction: str, count: int) -> np.ndarray:
     if reduction == "none":
         return loss
     total = np.add.reduce(loss, axis=None)  # what .sum() does, minus its Python wrapper
-    return total / count if reduction == "mean" else total
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore"):  # a mean over nothing is NaN, as in NumPy and PyTorch
+        return total / count
 
 
-def _grad_scale(ctx: Function, grad: np.ndarray) -> Any:
-    """d(reduced)/d(each element) times the incoming gradient: a number, or an array for 'none'."""
-    if ctx.reduction == "none":
-        return grad
-    return float(grad) / ctx.count if ctx.reduction == "mean" else float(grad)
+def _grad_scale(ctx: Function, grad: Any) -> Any:
+    """d(reduced)/d(each element) times the incoming gradient (an array or a tensor, so that
+    it stays differentiable): grad / count for 'mean', grad itself otherwise."""
+    return grad / (ctx.count or 1) if ctx.reduction == "mean" else grad
 
 
 def _constant_like(value: Any, like: Any) -> Any:
@@ -129,69 +156,39 @@ def _first_tensor(*values: Any) -> Any:
     return next((v for v in values if isinstance(v, Tensor)), None)
 
 
+def _unpack(pair: Any) -> tuple:
+    """[mu, sigma] in the last axis -> (mu, sigma), on arrays or tensors alike."""
+    return pair[..., 0], pair[..., 1]
+
+
 # ---- KL(P_gt || P_m) between two Gaussians ------------------------------------------------
 
-def _kl_value(mu_m, s_m, mu_gt, s_gt) -> np.ndarray:
-    """D = (r^2 + z^2 - 1)/2 - log r  with r = s_gt/s_m and z = (mu_gt - mu_m)/s_m.
-
-    This is the closed form -1/2 + log s_m - log s_gt + (s_gt^2 + (mu_gt - mu_m)^2)/(2 s_m^2)
-    regrouped so that it needs one division, one log and three temporaries.
-    """
-    inv = np.divide(1.0, s_m)  # divisions cost several multiplications: do one, reuse it
-    r = s_gt * inv
-    z = mu_gt - mu_m
-    z *= inv
-    z *= z
-    log_r = np.log(r, out=inv if type(inv) is np.ndarray and inv.shape == r.shape else None)
-    r *= r
-    r += z
-    r -= 1.0
-    r *= 0.5
-    r -= log_r
-    return r
+def _kl_terms(mu_m: Any, s_m: Any, mu_gt: Any, s_gt: Any) -> tuple:
+    """z = (mu_gt - mu_m)/s_m, r = s_gt/s_m and d = (s_gt - s_m)/s_m = r - 1, so that
+    r^2 - 1 = d (r + 1) is exactly 0 when the sigmas are equal, however extreme."""
+    inv = 1 / s_m
+    return (mu_gt - mu_m) * inv, s_gt * inv, (s_gt - s_m) * inv, inv
 
 
-def _kl_grads(mu_m, s_m, mu_gt, s_gt, scale, out_mu_m, out_s_m, out_mu_gt, out_s_gt) -> None:
-    """Write each wanted partial derivative (times `scale`) into its `out_*` array (None: skip).
-
-    dD/dmu_m = (mu_m - mu_gt)/s_m^2 = -z/s_m        dD/dmu_gt = -dD/dmu_m
-    dD/ds_m  = 1/s_m - (s_gt^2 + (mu_gt - mu_m)^2)/s_m^3 = -(r^2 + z^2 - 1)/s_m
-    dD/ds_gt = -1/s_gt + s_gt/s_m^2 = (r^2 - 1)/s_gt
-    """
-    inv = np.divide(1.0, s_m)
-    z = mu_gt - mu_m
-    z *= inv
-    r = None
-    if out_s_m is not None or out_s_gt is not None:
-        r = s_gt * inv
-        r *= r
-    if type(scale) is float:  # a reduced loss: one number scales every element
-        inv *= -scale
-        neg_w = inv
-    else:                     # 'none': the incoming gradient has the loss's shape
-        neg_w = np.multiply(inv, scale)
-        np.negative(neg_w, out=neg_w)
-    if out_mu_m is not None or out_mu_gt is not None:
-        mu_grad = np.multiply(z, neg_w, out=out_mu_m if out_mu_m is not None else out_mu_gt)
-        if out_mu_gt is not None:
-            np.negative(mu_grad, out=out_mu_gt)
-    if out_s_gt is not None:  # the only other division, and only when the target learns
-        np.subtract(r, 1.0, out=out_s_gt)
-        out_s_gt *= scale
-        out_s_gt /= s_gt
-    if out_s_m is not None:
-        z *= z
-        r += z
-        r -= 1.0
-        np.multiply(r, neg_w, out=out_s_m)
+def _kl_value(mu_m: Any, s_m: Any, mu_gt: Any, s_gt: Any) -> Any:
+    """D = (r^2 - 1 + z^2)/2 - log r, the closed form -1/2 + log s_m - log s_gt +
+    (s_gt^2 + (mu_gt - mu_m)^2)/(2 s_m^2) in the ratios of `_kl_terms`; log r is taken as
+    log s_gt - log s_m, which neither underflows for a tiny ratio nor loses equal sigmas."""
+    z, r, d, _ = _kl_terms(mu_m, s_m, mu_gt, s_gt)
+    return 0.5 * (d * (r + 1) + z * z) - (np.log(s_gt) - np.log(s_m))
 
 
 class GaussianKL(Function):
     """KL(N(mu_gt, s_gt^2) || N(mu_m, s_m^2)), reduced, as one node.
 
     D = -1/2 + log s_m - log s_gt + (s_gt^2 + (mu_gt - mu_m)^2) / (2 s_m^2) per Gaussian pair.
+    With z = (mu_gt - mu_m)/s_m and r = s_gt/s_m:
+        dD/dmu_m = -z/s_m          dD/dmu_gt = z/s_m
+        dD/ds_m  = -(r^2 + z^2 - 1)/s_m         dD/ds_gt = (r^2 - 1)/s_gt
     Inputs: (pred, target) packed as [mu, sigma] in the last axis (`packed=True`), or
-    (mu_m, s_m, mu_gt, s_gt) broadcasting together (`packed=False`). Saves only its inputs.
+    (mu_m, s_m, mu_gt, s_gt) broadcasting together (`packed=False`). Saves only its inputs;
+    its backward is written in NumPy that also runs on tensors, so it can be differentiated
+    again (the Hessian in (mu_m, s_m) at the optimum is the Fisher information).
     """
 
     name = "GaussianKLLoss"
@@ -206,42 +203,44 @@ class GaussianKL(Function):
             _check_packed(op, "target", target)
             shape = (pred.shape if pred.shape == target.shape
                      else _broadcast_shape(op, ("pred", "target"), (pred, target)))[:-1]
-            parts = (pred[..., 0], pred[..., 1], target[..., 0], target[..., 1])
+            parts = _unpack(pred) + _unpack(target)
         else:
             shape = _broadcast_shape(op, _KL_LABELS, arrays)
-            parts = np.broadcast_arrays(*arrays)  # views, so every temporary has the full shape
-        # Screen cheaply (a NaN sigma fails `min > 0` too; NaN/inf elsewhere makes the value
-        # non-finite) and run the detailed checks, which name the culprit, only on failure.
-        if not (_all_positive(parts[1]) and _all_positive(parts[3])):
+            parts = arrays
+        # Screen cheaply (a NaN sigma fails `min >= tiny` too; NaN/inf elsewhere makes the
+        # value non-finite) and run the detailed checks, which name the culprit, on failure.
+        if not (_all_normal(parts[1]) and _all_normal(parts[3])):
             _diagnose_kl(arrays, packed)
         ctx.save_for_backward(*arrays)
         ctx.packed, ctx.reduction, ctx.count = packed, reduction, math.prod(shape)
-        value = _reduce(_kl_value(*parts), reduction, ctx.count)
-        if not (math.isfinite(value) if value.ndim == 0 else np.isfinite(value).all()):
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = np.broadcast_to(_kl_value(*parts), shape)
+        if not np.isfinite(value).all():
             _diagnose_kl(arrays, packed)
-        return value
+        return _reduce(value, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, grad):
         scale = _grad_scale(ctx, grad)
-        needs = ctx.needs_input_grad
         if ctx.packed:
             pred, target = ctx.saved_tensors
-            parts = (pred[..., 0], pred[..., 1], target[..., 0], target[..., 1])
-            shape = pred.shape if pred.shape == target.shape else np.broadcast_shapes(
-                pred.shape, target.shape)
-            dtype = pred.dtype if pred.dtype == target.dtype else np.result_type(pred, target)
-            g_pred = np.empty(shape, dtype) if needs[0] else None
-            g_target = np.empty(shape, dtype) if needs[1] else None
-            outs = [None if g is None else g[..., k]
-                    for g in (g_pred, g_target) for k in (0, 1)]
-            _kl_grads(*parts, scale, *outs)
+            parts = _unpack(pred) + _unpack(target)
+        else:
+            parts = ctx.saved_tensors
+        z, r, d, inv = _kl_terms(*parts)
+        w = scale * inv
+        d_mu_m = -z * w
+        d_s_m = -(d * (r + 1) + z * z) * w
+        needs = ctx.needs_input_grad
+        if ctx.packed:
+            g_pred = np.stack([d_mu_m, d_s_m], axis=-1) if needs[0] else None
+            g_target = None
+            if needs[1]:
+                g_target = np.stack([-d_mu_m, d * (r + 1) * scale / parts[3]], axis=-1)
             return g_pred, g_target
-        parts = np.broadcast_arrays(*ctx.saved_tensors)
-        dtype = np.result_type(*parts)
-        outs = [np.empty(parts[0].shape, dtype) if need else None for need in needs]
-        _kl_grads(*parts, scale, *outs)
-        return tuple(outs)
+        return (d_mu_m if needs[0] else None, d_s_m if needs[1] else None,
+                -d_mu_m if needs[2] else None,
+                d * (r + 1) * scale / parts[3] if needs[3] else None)
 
 
 def gaussian_kl(mu_m: Any, sigma_m: Any, mu_gt: Any, sigma_gt: Any,
@@ -256,7 +255,11 @@ def gaussian_kl(mu_m: Any, sigma_m: Any, mu_gt: Any, sigma_gt: Any,
 
 
 def gaussian_kl_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """KL(target || pred), both [mu, sigma] in the last axis; their shapes broadcast."""
+    """KL(target || pred), both [mu, sigma] in the last axis; their shapes broadcast.
+
+    For diagonal multivariate Gaussians give shape (..., D, 2) and sum the D terms:
+    `gaussian_kl_loss(pred, target, reduction="none").sum(-1)`.
+    """
     return GaussianKL.apply(pred, _constant_like(target, pred), packed=True, reduction=reduction)
 
 
@@ -285,7 +288,7 @@ class GaussianNLL(Function):
     """-log N(y; mu, sigma^2) = log sigma + (y - mu)^2 / (2 sigma^2) [+ log(2 pi)/2], reduced.
 
     pred holds [mu, sigma] (the standard deviation) in its last axis, y the samples.
-    d/dmu = -(y - mu)/sigma^2,  d/dsigma = 1/sigma - (y - mu)^2/sigma^3,  d/dy = -d/dmu.
+    With z = (y - mu)/sigma:  d/dmu = -z/sigma,  d/dsigma = (1 - z^2)/sigma,  d/dy = z/sigma.
     With eps > 0, sigma is raised to at least eps and the gradient passes straight through.
     """
 
@@ -295,8 +298,8 @@ class GaussianNLL(Function):
     def forward(ctx, pred, y, full=False, eps=0.0, reduction="mean"):
         op = GaussianNLL.name
         check_reduction(op, reduction)
-        if eps < 0:
-            raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+        if not (math.isfinite(eps) and eps >= 0):
+            raise ValueError(f"{op}: eps must be a finite number >= 0, got {eps}")
         _check_packed(op, "pred", pred)
         shape = _check_samples_shape(op, pred.shape[:-1], y, "pred[..., 0]")
         _check_finite(op, "pred", pred)
@@ -304,37 +307,41 @@ class GaussianNLL(Function):
         _check_sigma(op, "pred", pred[..., 1], allow_zero=eps > 0)
         ctx.save_for_backward(pred, y)
         ctx.eps, ctx.reduction, ctx.count = eps, reduction, math.prod(shape)
-        mu, sigma = pred[..., 0], _floored(pred[..., 1], eps)
-        loss = np.subtract(y, mu)
-        loss /= sigma
-        loss *= loss
-        loss *= 0.5
-        loss += np.log(sigma)
+        mu, sigma = _unpack(pred)
+        sigma = sigma + _floor_shift(sigma, eps)
+        with np.errstate(over="ignore"):
+            z = (y - mu) / sigma
+            loss = 0.5 * z * z + np.log(sigma)
+        if not np.isfinite(loss).all():
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(np.broadcast_to(loss, shape)))[0])
+            raise ValueError(
+                f"{op}: the loss overflows at {_index_text(index)}: (y - mu)/sigma = "
+                f"{float(np.broadcast_to(z, shape)[index]):.3g} with sigma = "
+                f"{float(np.broadcast_to(sigma, shape)[index]):.3g}; sigma is far too small "
+                f"for this error: standardise the targets, or raise sigma's floor "
+                f"(nn.GaussianHead(min_sigma=...) or eps=...)")
         if full:
-            loss += _HALF_LOG_2PI
+            loss = loss + _HALF_LOG_2PI
         return _reduce(loss, reduction, ctx.count)
 
     @staticmethod
     def backward(ctx, grad):
         pred, y = ctx.saved_tensors
-        mu, sigma = pred[..., 0], _floored(pred[..., 1], ctx.eps)
-        scale = _grad_scale(ctx, grad)
-        z = np.subtract(y, mu)
-        z /= sigma
-        w = np.divide(scale, sigma)               # scale / sigma
-        g_y = np.multiply(z, w)                   # (y - mu)/sigma^2, also -d/dmu
-        g_pred = None
-        if ctx.needs_input_grad[0]:
-            g_pred = np.empty(g_y.shape + (2,), g_y.dtype)
-            np.negative(g_y, out=g_pred[..., 0])
-            z *= z
-            np.subtract(1.0, z, out=z)
-            np.multiply(z, w, out=g_pred[..., 1])  # (1 - z^2)/sigma
+        mu, sigma = _unpack(pred)
+        sigma = sigma + _floor_shift(sigma, ctx.eps)
+        z = (y - mu) / sigma
+        w = _grad_scale(ctx, grad) / sigma
+        g_y = z * w                                # (y - mu)/sigma^2, also -d/dmu
+        g_pred = np.stack([-g_y, (1 - z * z) * w], axis=-1) if ctx.needs_input_grad[0] else None
         return g_pred, (g_y if ctx.needs_input_grad[1] else None)
 
 
-def _floored(sigma: np.ndarray, eps: float) -> np.ndarray:
-    return np.maximum(sigma, eps) if eps > 0 else sigma
+def _floor_shift(sigma: Any, eps: float) -> Any:
+    """How far eps raises sigma: a constant, so the gradient passes straight through."""
+    if eps <= 0:
+        return 0.0
+    value = sigma.data if isinstance(sigma, Tensor) else sigma
+    return np.maximum(eps - value, 0)
 
 
 def gaussian_nll_loss(pred: Any, y: Any, full: bool = False, eps: float = 0.0,
@@ -370,15 +377,9 @@ class MSE(Function):
     @staticmethod
     def backward(ctx, grad):
         pred, y = ctx.saved_tensors
-        g = np.subtract(pred, y)
-        scale = _grad_scale(ctx, grad)
-        if type(scale) is float:
-            g *= 2.0 * scale
-        else:
-            g *= 2.0
-            g *= scale
-        g_y = np.negative(g) if ctx.needs_input_grad[1] else None
-        return (g if ctx.needs_input_grad[0] else None), g_y
+        g = 2 * (pred - y) * _grad_scale(ctx, grad)
+        need_pred, need_y = ctx.needs_input_grad
+        return (g if need_pred else None), (-g if need_y else None)
 
 
 def mse_loss(pred: Any, y: Any, reduction: str = "mean") -> Tensor:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.elementwise import Sigmoid
 from minigrad.nn.layers import Dense
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
@@ -37,13 +38,7 @@ class GaussianParams(Function):
     @staticmethod
     def backward(ctx, grad):
         (raw,) = ctx.saved_tensors
-        # sigmoid as (1 + tanh(x/2)) / 2: no exp, so no overflow for any raw1
-        slope = np.tanh(raw[..., 1] * 0.5)
-        slope *= 0.5
-        slope += 0.5
-        out = grad.copy()
-        out[..., 1] *= slope
-        return out
+        return np.stack([grad[..., 0], grad[..., 1] * Sigmoid.on(raw[..., 1])], axis=-1)
 
 
 class GaussianHead(Module):

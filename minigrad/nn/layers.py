@@ -43,7 +43,8 @@ class Affine(Function):
         grad_w = x.T @ grad if needs[1] else None
         if len(needs) == 2:
             return grad_x, grad_w
-        # np.add.reduce is .sum() without its Python wrapper; this runs every step
+        # np.add.reduce is .sum() without its Python wrapper (it runs every step); on tensors
+        # it dispatches to minigrad's sum like any ufunc
         return grad_x, grad_w, (np.add.reduce(grad, axis=0) if needs[2] else None)
 
 
