@@ -30,7 +30,7 @@ except ImportError as err:  # minigrad itself never needs graphviz, only this mo
         "program `dot` (apt-get install graphviz, brew install graphviz, conda install graphviz)"
     ) from err
 
-from minigrad.autograd import unbroadcast
+from minigrad.autograd import grad as engine_grad, topological_order
 from minigrad.tensor import Tensor
 
 __all__ = ["GraphvizNotFound", "draw", "render", "summarize"]
@@ -103,7 +103,7 @@ class _Graph:
 
     def __init__(self, root: Tensor) -> None:
         self.root = root
-        self.nodes = self._topological(root.grad_fn) if root.grad_fn is not None else []
+        self.nodes = topological_order(root.grad_fn) if root.grad_fn is not None else []
         self.output: dict = {}            # id(node) -> the tensor it made
         self.consumers: dict = {}         # id(tensor) -> nodes that read it, in walk order
         self.tensors: list = []           # every tensor, in walk order
@@ -131,31 +131,13 @@ class _Graph:
             self.ids[id(root)] = "t0"
             self.tensors.append(root)
 
-    @staticmethod
-    def _topological(root: Any) -> list:
-        """Nodes after the nodes they consume; iterative, as deep graphs overflow recursion."""
-        order, seen, stack = [], set(), [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for t in reversed(node.inputs):  # reversed: the first input is walked first
-                if t.grad_fn is not None and id(t.grad_fn) not in seen:
-                    stack.append((t.grad_fn, False))
-        return order
-
 
 def _gradients(graph: _Graph, grad: Any) -> dict:
     """d(root)/d(tensor) for every tensor that requires grad, keyed by id(tensor).
 
-    The engine's rule (each node receives the sum over its consumers, gradients are summed
-    back over broadcast axes and cast to the input's dtype), but kept in a private dict:
-    no `.grad` changes and no saved array is freed.
+    One engine pass (`minigrad.grad` with retain_graph=True): the same rules and order as
+    `backward()`, but the results come back here, so no `.grad` changes and no saved array
+    is freed.
     """
     root = graph.root
     for node in graph.nodes:
@@ -163,44 +145,23 @@ def _gradients(graph: _Graph, grad: Any) -> dict:
             raise RuntimeError(
                 f"viz: the graph was freed by an earlier backward() (node {node.name} has no "
                 f"saved tensors), so its gradients cannot be drawn; render before calling "
-                f"backward(), or call backward(retain_graph=True). mode='forward' still works"
-            )
+                f"backward(), or call backward(retain_graph=True). mode='forward' still works")
     if grad is None:
         if root.data.size != 1:
             raise ValueError(
                 f"viz: the root has shape {root.shape}; the backward picture needs a single-"
-                f"element root (reduce it with .sum() or .mean()) or grad= an array of that shape"
-            )
+                f"element root (reduce it with .sum() or .mean()) or grad= an array of that shape")
         seed = np.ones_like(root.data)
     else:
         seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
         if seed.shape != root.shape:
             raise ValueError(
                 f"viz: grad has shape {seed.shape} but the root has shape {root.shape}")
-    grads = {id(root): seed}
-    for node in reversed(graph.nodes):
-        g = grads.get(id(graph.output[id(node)]))
-        if g is None:  # every path to this node carried no gradient
-            continue
-        returned = type(node).backward(node, g)
-        if type(returned) is not tuple:
-            returned = tuple(returned) if isinstance(returned, list) else (returned,)
-        if len(returned) != len(node.inputs):
-            raise RuntimeError(
-                f"{node.name}.backward returned {len(returned)} gradients for "
-                f"{len(node.inputs)} inputs; return one per input (None where there is none)"
-            )
-        for t, gi in zip(node.inputs, returned):
-            if gi is None or not t.requires_grad:
-                continue
-            gi = np.asarray(gi)
-            if gi.shape != t.data.shape:
-                gi = unbroadcast(gi, t.data.shape, node.name)
-            if gi.dtype != t.data.dtype:
-                gi = gi.astype(t.data.dtype)
-            previous = grads.get(id(t))
-            grads[id(t)] = gi if previous is None else previous + gi  # never in place
-    return grads
+    if not root.requires_grad:
+        return {id(root): seed}
+    wanted = [t for t in graph.tensors if t.requires_grad]
+    found = engine_grad(root, wanted, grad_outputs=seed, retain_graph=True, allow_unused=True)
+    return {id(t): g.data for t, g in zip(wanted, found) if g is not None}
 
 
 # ---- modules: clusters and collapsed boxes ----------------------------------------------

@@ -212,8 +212,8 @@ def test_second_backward_without_retain_graph_raises_and_says_why():
     with pytest.raises(RuntimeError, match=r"backward through the graph a second time.*"
                                            r"retain_graph=True"):
         y.backward()
-    with pytest.raises(RuntimeError, match=r"a second time"):
-        mg.topological_order(y.grad_fn)
+    # the structure stays walkable (the renderer's forward view uses it); only arrays are freed
+    assert [n.name for n in mg.topological_order(y.grad_fn)] == ["Mul", "Sum"]
 
 
 def test_backward_frees_saved_arrays_but_keeps_the_graph_structure():

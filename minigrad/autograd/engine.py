@@ -39,8 +39,6 @@ def topological_order(root: Function) -> list:
     stack = [root]
     while stack:
         node = stack.pop()
-        if node.saved_tensors is None:
-            raise _freed(node)
         for t in node.inputs:
             fn = t.grad_fn
             if fn is not None and fn not in seen:
