@@ -184,3 +184,22 @@ def test_shared_layers_are_stored_once(tmp_path):
     assert len(proto.graph.initializer) == 2
     got = ReferenceEvaluator(proto).run(None, {"input": x})[0]
     np.testing.assert_allclose(got, minigrad_outputs(model, x)["output"], rtol=1e-12, atol=1e-12)
+
+
+def test_the_docs_onnx_snippets_run(tmp_path, monkeypatch):
+    # docs/exporting.md: the export block, then the onnxruntime block, as a reader runs them
+    ort = pytest.importorskip("onnxruntime")  # noqa: F841
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "exporting.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(), re.S | re.M)
+    export_block = next(b for b in blocks if 'to_onnx(model, x[:1], "model.onnx")' in b)
+    serve_block = next(b for b in blocks if "ort.InferenceSession" in b)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(export_block, namespace)
+    exec(serve_block, namespace)
+    want = minigrad_outputs(namespace["model"], namespace["x"])
+    np.testing.assert_allclose(namespace["mu"], want["mu"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(namespace["sigma"], want["sigma"], rtol=1e-5, atol=1e-5)
