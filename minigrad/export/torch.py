@@ -184,6 +184,9 @@ def _build(torch: Any, module: Any) -> Any:
         return classes["GaussianHead"](module.in_features, module.min_sigma)
     if kind is nn.MLP:
         acts = [type(m) for m in module.layers if type(m) is not nn.Dense]
+        if acts and acts[0] not in activations:
+            raise TypeError(f"to_torch_module: no PyTorch counterpart for the MLP's activation "
+                            f"{acts[0].__name__}; supported: Tanh, ReLU, Sigmoid, Softplus")
         activation = activations[acts[0]] if acts else torch.nn.Identity
         activate_last = type(list(module.layers)[-1]) is not nn.Dense
         return classes["MLP"](module.sizes, activation, activate_last)
