@@ -5,6 +5,7 @@
     python examples/train_mlp.py --csv data.csv --x age,height --y weight
     python examples/train_mlp.py --resume runs/<stamp>/checkpoint.npz --epochs 80   # 80 in all
     python examples/train_mlp.py --eval runs/<stamp>/checkpoint.npz
+    python examples/train_mlp.py --export model.onnx   # also write the model as ONNX (needs onnx)
 
 The task (examples/gaussian_data.py has the details): x uniform in [-3, 3]^D, and only its
 first coordinate s = x[0] matters. The truth at x is N(mu_gt, sigma_gt^2) with
@@ -118,6 +119,9 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     option(run, "--no-graph", False, "skip graph.svg", action="store_true")
     option(run, "--resume", None, "continue the run saved in this checkpoint", metavar="CKPT")
     option(run, "--eval", None, "only evaluate this checkpoint", metavar="CKPT")
+    option(run, "--export", None, "also write the trained (or --eval) model to this ONNX file "
+           "(needs the onnx package: pip install 'minigrad[export]'); serve it with "
+           "examples/serve_onnx.py", metavar="FILE")
     return p
 
 
@@ -473,6 +477,7 @@ def main(argv: list | None = None) -> int:
     config, given = parse_config(argv)
     try:
         check_config(config, given)
+        check_export(config)
         return run(config, given, wall_start)
     except (UsageError, CheckpointError, DataError, FileNotFoundError) as err:
         print(f"train_mlp.py: error: {err}", file=sys.stderr)
@@ -493,7 +498,7 @@ def run(config: dict, given: set, wall_start: float) -> int:
             raise UsageError(f"{', '.join(clash)} differ from the checkpoint's settings, which a "
                              f"resumed or evaluated run keeps; drop them")
         # the run's own target length stands unless --epochs sets a new total
-        keep = ["out", "save_every", "no_plot", "no_graph", "resume", "eval"]
+        keep = ["out", "save_every", "no_plot", "no_graph", "resume", "eval", "export"]
         if "epochs" in given:
             keep.append("epochs")
         config = {**saved, **{k: config[k] for k in keep}}
@@ -518,7 +523,7 @@ def run(config: dict, given: set, wall_start: float) -> int:
             written.append(write_metrics(config["out"], metrics, config, progress))
             print(f"wrote {config['out']}: {' '.join(written)}")
         print(report(metrics, time.perf_counter() - wall_start))
-        return 0
+        return export_model(model, train_data, scaling, config)
 
     if config["resume"] and progress["epoch"] >= config["epochs"]:
         print(f"nothing to train: the checkpoint is at epoch {progress['epoch']} and --epochs is "
@@ -550,6 +555,43 @@ def run(config: dict, given: set, wall_start: float) -> int:
     written.append(write_metrics(out, metrics, config, progress))
     print(f"wrote {out}: {' '.join(written)}")
     print(report(metrics, metrics["wall_time_s"]))
+    return export_model(model, train_data, scaling, config)
+
+
+# ---- --export ---------------------------------------------------------------------------
+
+def check_export(config: dict) -> None:
+    """Fail before training, not after, when --export cannot be written."""
+    target = config.get("export")
+    if target is None:
+        return
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise UsageError("--export needs the onnx package: pip install 'minigrad[export]'") \
+            from None
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--export {target}: the folder {folder} does not exist")
+
+
+def export_model(model: nn.Module, data: Dataset, scaling: Scaling, config: dict) -> int:
+    """Write --export (if given) as ONNX; the scaling rides along in the file's metadata,
+    so examples/serve_onnx.py can take inputs and give [mu, sigma] in the data's units.
+    Returns the exit status."""
+    if config.get("export") is None:
+        return 0
+    from minigrad.export import ExportError, to_onnx
+
+    metadata = {"minigrad.scaling": json.dumps(asdict(scaling)),
+                "minigrad.columns": json.dumps({"x": config["x"], "y": config["y"]})}
+    try:
+        to_onnx(model, data.x[:1], config["export"], metadata=metadata)
+    except ExportError as err:
+        print(f"train_mlp.py: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {config['export']} (ONNX, outputs mu and sigma; serve it with "
+          f"examples/serve_onnx.py {config['export']})")
     return 0
 
 
