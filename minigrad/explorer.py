@@ -420,13 +420,33 @@ class Timeline:
     point to the loss curve; `save(path)` writes a page with a slider over the snapshots."""
 
     def __init__(self, mode: str = "both", collapse: bool | int = False,
-                 title: str = "minigrad training timeline") -> None:
+                 title: str = "minigrad training timeline", at: Any = None,
+                 max_snapshots: int = 12) -> None:
         if mode not in viz.MODES:
             raise ValueError(f"Timeline: mode must be one of {', '.join(viz.MODES)}; got {mode!r}")
         self.mode, self.collapse, self.title = mode, collapse, title
+        self.at = None if at is None else {int(s) for s in at}
+        self.max_snapshots = max_snapshots
         self.snapshots: list = []
         self.steps: list = []
         self.losses: list = []
+
+    def wants(self, step: int) -> bool:
+        """Whether `step(step, loss)` records a snapshot: a step of `at`, or by default step 0
+        and the powers of two (dense early, where training changes most), up to
+        `max_snapshots` snapshots in all."""
+        if len(self.snapshots) >= self.max_snapshots:
+            return False
+        if self.at is not None:
+            return step in self.at
+        return step == 0 or (step & (step - 1)) == 0
+
+    def step(self, step: int, loss: Tensor) -> None:
+        """Call once per training step, before `backward()`: logs the loss, records if wanted."""
+        if self.wants(step):
+            self.record(step, loss)
+        else:
+            self.log(step, loss.item() if loss.data.size == 1 else float(loss.data.mean()))
 
     def log(self, step: int, loss: float) -> None:
         self.losses.append([int(step), _number(float(loss))])
