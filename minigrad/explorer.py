@@ -251,11 +251,13 @@ class _Snapshot:
                     edge["grad"] = _array_info(gi)
                     parts.setdefault(id(t), []).append((ids[id(node)], len(steps), k, gi))
                 edges.append(edge)
-            steps.append({"op": ids[id(node)], "out": ids[id(out)], "grad_out": _array_info(g),
-                          "edges": edges})
+            # the incoming gradient is the output's own (the tensor's "grad" on the page)
+            steps.append({"op": ids[id(node)], "out": ids[id(out)], "edges": edges})
         diamonds = {}
         for key, received in parts.items():
-            if len(received) < 2:
+            if len(received) < 2:  # the one part is the whole gradient: not embedded twice
+                op, step, slot, gi = received[0]
+                steps[step]["edges"][slot]["grad"] = "whole"
                 continue
             running, entries = None, []
             for op, step, slot, gi in received:
@@ -289,6 +291,8 @@ class _Snapshot:
         for i, step in enumerate(self.data["steps"]):
             for edge in step["edges"]:
                 g = edge["grad"]
+                if g == "whole":
+                    g = self.data["tensors"][edge["to"]]["grad"]
                 if g is not None and (g["nan"] or g["inf"]):
                     found["backward"] = {"step": i, "op": step["op"], "tensor": edge["to"],
                                          "slot": edge["slot"], "nan": g["nan"], "inf": g["inf"],
@@ -323,6 +327,8 @@ def _clean_svg(svg: str) -> str:
         return f'<g class="{m.group(1)}" {attr}="{html.escape(name)}">'
 
     svg = _NODE.sub(tag, svg)
+    # size: a big graph repeats these thousands of times; the stylesheet sets the font instead
+    svg = svg.replace(' font-family="Helvetica,sans-Serif"', "").replace("&#45;", "-")
     return re.sub(r' id="(graph0|clust\d+)"', "", svg)
 
 

@@ -58,13 +58,15 @@ def test_steps_follow_the_engines_order_and_edges_carry_the_vjps():
     engine = [e.id_of(n) for n in sorted(mg.topological_order(loss.grad_fn),
                                          key=lambda n: -n.seq)]
     assert [s["op"] for s in steps] == engine
-    assert steps[0]["grad_out"]["exact"] == [1.0]       # the seed d loss / d loss
+    tensors = snapshot(e)["tensors"]
+    assert tensors[steps[0]["out"]]["grad"]["exact"] == [1.0]  # the seed d loss / d loss
     # each tensor's gradient is the sum of what its consumers' steps sent it
     sums = {}
     for s in steps:
         for edge in s["edges"]:
-            if edge["grad"] is not None and "exact" in edge["grad"]:
-                g = np.array(edge["grad"]["exact"])
+            grad = tensors[edge["to"]]["grad"] if edge["grad"] == "whole" else edge["grad"]
+            if grad is not None and "exact" in grad:
+                g = np.array(grad["exact"])
                 sums[edge["to"]] = sums.get(edge["to"], 0) + g
     loss.backward()
     for p in model.parameters():
