@@ -5,8 +5,8 @@
 * the 2,043-node graph of tests/viz (an MLP of 340 layers of width 4 on a 3 x 4 batch, 682
   module clusters), explored with mode="both" (4,086 drawn nodes) and mode="forward": the
   page size, the Python time to build it (layout by `dot` included), and the time from
-  navigation start to the script's ready mark (`performance.now()` when every node is
-  wired to its data), in headless Chromium, median over --repeats loads from a file:// URL;
+  navigation start to the first frame painted after the script wired every node to its
+  data (`performance.now()` then), in headless Chromium, median over --repeats loads from a file:// URL;
 * the README's first-look model (MLP 1-16-16 with a GaussianHead and the KL loss on 2
   inputs): the page size.
 
@@ -59,7 +59,12 @@ def time_to_interactive(driver, path: str) -> float:
     """Seconds from navigation start to the page's ready mark."""
     driver.get("about:blank")
     driver.get("file://" + os.path.abspath(path))
-    ms = driver.execute_script("return document.querySelector('.mgx').dataset.readyMs")
+    ms = None
+    for _ in range(200):  # the mark is set once the first frame after start-up is painted
+        ms = driver.execute_script("return document.querySelector('.mgx').dataset.readyMs")
+        if ms is not None:
+            break
+        time.sleep(0.05)
     if ms is None:
         raise RuntimeError(f"{path}: the explorer did not become ready")
     return float(ms) / 1000
