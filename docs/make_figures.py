@@ -2,7 +2,8 @@
 
     python docs/make_figures.py
 
-Needs the graphviz Python package and the `dot` program. Seeds are fixed, so the same
+Needs the graphviz Python package and the `dot` program; the explorer's screenshots
+also need selenium and Chromium (skipped with a notice without them). Seeds are fixed, so the same
 minigrad gives the same pictures.
 """
 from __future__ import annotations
@@ -36,6 +37,55 @@ def mlp_network() -> mg.Tensor:
     return nn.GaussianKLLoss()(model(x), mg.Tensor([0.5, 1.0], name="target"))
 
 
+def explorer_screenshots() -> None:
+    """docs/img/explorer_*.png: the explorer in headless Chromium (skipped, saying why, when
+    selenium, chromium or chromedriver is missing)."""
+    import shutil
+    import tempfile
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+    except ImportError:
+        print("explorer screenshots skipped: pip install selenium")
+        return
+    if shutil.which("chromium") is None or shutil.which("chromedriver") is None:
+        print("explorer screenshots skipped: apt-get install chromium chromium-driver")
+        return
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1200,760",
+                 f"--user-data-dir={tempfile.mkdtemp(prefix='mgx-docs-')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    folder = tempfile.mkdtemp(prefix="mgx-docs-")
+    try:
+        # the MLP: a parameter clicked, then backward stepped to its fifth node
+        viz.explore(mlp_network(), os.path.join(folder, "mlp.html"))
+        driver.get("file://" + os.path.join(folder, "mlp.html"))
+        driver.find_element(By.XPATH, "//*[@data-node][*[local-name()='text'][1]"
+                                      "[text()='0.layers.2.weight']]").click()
+        driver.save_screenshot(os.path.join(IMG, "explorer_panel.png"))
+        driver.find_element(By.CSS_SELECTOR, ".mgx").send_keys(*[Keys.ARROW_RIGHT] * 5)
+        driver.save_screenshot(os.path.join(IMG, "explorer_step.png"))
+        # a NaN: log of a negative number, its value used three times (a diamond)
+        x = mg.Tensor([1.0, -1.0, 2.0], requires_grad=True, name="x")
+        with np.errstate(invalid="ignore"):
+            y = mg.log(x)
+        y.name = "y"
+        viz.explore((y * y + y).sum(), os.path.join(folder, "nan.html"))
+        driver.get("file://" + os.path.join(folder, "nan.html"))
+        driver.find_element(By.CSS_SELECTOR, ".mgx").send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+        driver.save_screenshot(os.path.join(IMG, "explorer_nan.png"))
+    finally:
+        driver.quit()
+    for name in ("explorer_panel.png", "explorer_step.png", "explorer_nan.png"):
+        print(f"wrote docs/img/{name} ({os.path.getsize(os.path.join(IMG, name)) / 1024:.1f} KiB)")
+
+
 def main() -> None:
     os.makedirs(IMG, exist_ok=True)
     figures = [
@@ -46,6 +96,7 @@ def main() -> None:
     for name, root, options in figures:
         path = viz.render(root, os.path.join(IMG, name), **options)
         print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB)")
+    explorer_screenshots()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ exactly  mu_m -= lr * dD/dmu_m,  sigma_m -= lr * dD/dsigma_m.
     python examples/fit_gaussian.py --momentum 0.9 --nesterov
     python examples/fit_gaussian.py --plot fit.gif           # needs matplotlib
     python examples/fit_gaussian.py --graph graph.svg        # needs graphviz
+    python examples/fit_gaussian.py --explore run.html       # interactive timeline; graphviz
 """
 from __future__ import annotations
 
@@ -73,11 +74,13 @@ class Fit:
 def fit(mu0: float = 3.0, sigma0: float = 1.0, target_mu: float = 0.0, target_sigma: float = 1.0,
         lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, tol: float = 1e-8,
         max_steps: int = 20_000,
-        on_first_graph: Callable[[mg.Tensor], None] | None = None) -> Fit:
+        on_first_graph: Callable[[mg.Tensor], None] | None = None,
+        on_step: Callable[[int, mg.Tensor], None] | None = None) -> Fit:
     """Descend KL(target || model) with optim.SGD until the loss is below `tol` or `max_steps`.
 
     `on_first_graph(loss)` is called with the first step's loss before its backward, while
-    the graph still holds everything needed to draw it.
+    the graph still holds everything needed to draw it; `on_step(step, loss)` likewise at
+    every step (a minigrad.explorer.Timeline records snapshots through it).
     """
     model = TwoNodes(mu0, sigma0)
     target = mg.Tensor([[target_mu, target_sigma]], name="target")
@@ -95,6 +98,8 @@ def fit(mu0: float = 3.0, sigma0: float = 1.0, target_mu: float = 0.0, target_si
             break
         if step == 0 and on_first_graph is not None:
             on_first_graph(loss)
+        if on_step is not None:
+            on_step(step, loss)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -239,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                         "or OUT.png (four frames); needs matplotlib")
     parser.add_argument("--graph", metavar="PATH", help="draw the first step's forward and "
                         "backward graph to PATH (.svg, .png, .pdf or .dot); needs graphviz")
+    parser.add_argument("--explore", metavar="PATH", help="write an interactive page of the "
+                        "training timeline (graph, values, gradients at steps 0, 1, 2, 4, ...; "
+                        "loss curve) to PATH.html; needs graphviz")
     args = parser.parse_args(argv)
     if args.sigma0 <= 0 or args.target_sigma <= 0:
         parser.error("--sigma0 and --target-sigma are standard deviations and must be > 0")
@@ -253,6 +261,17 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("--plot needs matplotlib: pip install matplotlib (or minigrad[plot])")
             return EXIT_MISSING
+    timeline = None
+    if args.explore:
+        try:
+            from minigrad.explorer import Timeline
+        except ImportError:
+            print("--explore needs the graphviz Python package: pip install graphviz")
+            return EXIT_MISSING
+        if shutil.which("dot") is None:
+            print("--explore needs the Graphviz program `dot` on PATH (apt-get install graphviz)")
+            return EXIT_MISSING
+        timeline = Timeline(title="fit_gaussian.py: the two-node network")
     hook = None
     if args.graph:
         hook = graph_renderer(args.graph)
@@ -266,11 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = fit(args.mu0, args.sigma0, args.target_mu, args.target_sigma, lr=args.lr,
                      momentum=args.momentum, nesterov=args.nesterov, tol=args.tol,
-                     max_steps=args.max_steps, on_first_graph=hook)
+                     max_steps=args.max_steps, on_first_graph=hook,
+                     on_step=timeline.step if timeline else None)
     except ValueError as err:  # e.g. a learning rate so large that sigma_m went below 0
         print(f"fit_gaussian: the descent failed: {err}")
         return EXIT_FAILED
     print_fit(result, args.print_every, args.tol)
+    if timeline is not None:
+        timeline.log(result.steps, result.loss)
+        print(f"wrote the training timeline ({len(timeline.snapshots)} snapshots) to "
+              f"{timeline.save(args.explore)}")
     if args.plot:
         print(f"wrote the descent to {plot(result, args.plot)}")
     return 0

@@ -29,9 +29,11 @@ model and loss, clustered by module; needs Graphviz), fit.png and loss.png (need
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -117,6 +119,9 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
            "the end", type=int, metavar="E")
     option(run, "--no-plot", False, "skip the PNG plots", action="store_true")
     option(run, "--no-graph", False, "skip graph.svg", action="store_true")
+    option(run, "--explore", None, "also write an interactive training timeline to this HTML "
+           "file (graph, values, gradients at steps 0, 1, 2, 4, ...; loss curve; needs graphviz)",
+           metavar="PATH")
     option(run, "--resume", None, "continue the run saved in this checkpoint", metavar="CKPT")
     option(run, "--eval", None, "only evaluate this checkpoint", metavar="CKPT")
     option(run, "--export", None, "also write the trained (or --eval) model to this ONNX file "
@@ -272,8 +277,9 @@ def looks_diverged(model: nn.Module, pred: minigrad.Tensor) -> bool:
 
 
 def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data: Dataset,
-               rows: np.ndarray, config: dict) -> float:
-    """One minibatch: forward, backward, update. Returns the loss (inf once weights blew up)."""
+               rows: np.ndarray, config: dict, on_loss: Callable | None = None) -> float:
+    """One minibatch: forward, backward, update. Returns the loss (inf once weights blew up).
+    `on_loss(loss)` sees the loss tensor before backward (the --explore timeline)."""
     # overflow on the way to divergence is detected from the loss, so numpy need not warn
     with np.errstate(over="ignore", invalid="ignore"):
         pred = model(minigrad.Tensor(data.x[rows]))
@@ -283,6 +289,8 @@ def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
             if not looks_diverged(model, pred):
                 raise
             return math.inf
+        if on_loss is not None:
+            on_loss(loss)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -291,11 +299,12 @@ def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
 
 def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data: Dataset,
           held_out: Dataset, scaling: Scaling, config: dict, progress: dict,
-          on_epoch_end: Callable | None = None) -> dict:
+          on_epoch_end: Callable | None = None, on_loss: Callable | None = None) -> dict:
     """Train from epoch progress["epoch"] up to config["epochs"]; returns the updated progress.
 
     Epoch e visits the rows in an order drawn from (seed, e) alone, so a resumed run makes
-    the very same steps as an uninterrupted one. `on_epoch_end(progress)` runs after each epoch.
+    the very same steps as an uninterrupted one. `on_epoch_end(progress)` runs after each epoch;
+    `on_loss(step, loss)` sees each step's loss tensor before its backward.
     """
     n, size = len(data), config["batch_size"]
     start = progress["epoch"]
@@ -307,7 +316,8 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
             total = 0.0
             for first in range(0, n, size):
                 rows = order[first:first + size]
-                value = train_step(model, optimizer, loss_fn, data, rows, config)
+                hook = None if on_loss is None else functools.partial(on_loss, progress["step"])
+                value = train_step(model, optimizer, loss_fn, data, rows, config, hook)
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the loss became {value} at step {progress['step'] + 1} (epoch "
@@ -498,7 +508,8 @@ def run(config: dict, given: set, wall_start: float) -> int:
             raise UsageError(f"{', '.join(clash)} differ from the checkpoint's settings, which a "
                              f"resumed or evaluated run keeps; drop them")
         # the run's own target length stands unless --epochs sets a new total
-        keep = ["out", "save_every", "no_plot", "no_graph", "resume", "eval", "export"]
+        keep = ["out", "save_every", "no_plot", "no_graph", "resume", "eval", "export",
+                "explore"]
         if "epochs" in given:
             keep.append("epochs")
         config = {**saved, **{k: config[k] for k in keep}}
@@ -539,9 +550,11 @@ def run(config: dict, given: set, wall_start: float) -> int:
         if config["save_every"] and progress["epoch"] % config["save_every"] == 0:
             save_checkpoint(checkpoint, model, optimizer, config, scaling, progress)
 
+    timeline = explore_timeline(config)
     try:
         progress = train(model, optimizer, loss_fn, train_data, held_out, scaling, config,
-                         progress, on_epoch_end=save_now_and_then)
+                         progress, on_epoch_end=save_now_and_then,
+                         on_loss=timeline.step if timeline else None)
     except KeyboardInterrupt:
         saved = (minigrad.load(checkpoint)["progress"]["epoch"] if os.path.exists(checkpoint)
                  else None)
@@ -554,6 +567,9 @@ def run(config: dict, given: set, wall_start: float) -> int:
     metrics["wall_time_s"] = round(time.perf_counter() - wall_start, 3)
     written.append(write_metrics(out, metrics, config, progress))
     print(f"wrote {out}: {' '.join(written)}")
+    if timeline is not None:
+        print(f"wrote the training timeline ({len(timeline.snapshots)} snapshots) to "
+              f"{timeline.save(config['explore'])}")
     print(report(metrics, metrics["wall_time_s"]))
     return export_model(model, train_data, scaling, config)
 
@@ -593,6 +609,27 @@ def export_model(model: nn.Module, data: Dataset, scaling: Scaling, config: dict
     print(f"wrote {config['export']} (ONNX, outputs mu and sigma; serve it with "
           f"examples/serve_onnx.py {config['export']})")
     return 0
+
+
+def explore_timeline(config: dict) -> Any:
+    """A minigrad.explorer.Timeline for --explore, or None (after saying why) without graphviz."""
+    if not config.get("explore"):
+        return None
+    try:
+        from minigrad.explorer import Timeline
+    except ImportError:
+        print("explore: skipped (the graphviz Python package is not installed: pip install "
+              "graphviz)")
+        return None
+    if shutil.which("dot") is None:
+        print("explore: skipped (the Graphviz program `dot` is not installed: apt-get install "
+              "graphviz)")
+        return None
+    folder = os.path.dirname(os.path.abspath(config["explore"]))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--explore {config['explore']}: the folder {folder} does not exist")
+    return Timeline(title=f"train_mlp.py: loss {config['loss']}, hidden {config['hidden']}, "
+                          f"{config['optimizer']} lr {config['lr']}")
 
 
 if __name__ == "__main__":

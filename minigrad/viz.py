@@ -33,7 +33,7 @@ except ImportError as err:  # minigrad itself never needs graphviz, only this mo
 from minigrad.autograd import grad as engine_grad, topological_order
 from minigrad.tensor import Tensor
 
-__all__ = ["GraphvizNotFound", "draw", "render", "summarize"]
+__all__ = ["GraphvizNotFound", "draw", "explore", "render", "summarize"]
 
 MODES = ("forward", "backward", "both")
 TINY = 6             # arrays with at most this many elements show every entry
@@ -457,3 +457,12 @@ def render(root: Tensor, path: str | os.PathLike, mode: str = "forward",
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+def explore(root: Tensor, path: str | os.PathLike | None = None, mode: str = "both",
+            collapse: bool | int = False, **options: Any) -> Any:
+    """An interactive page of `root`'s graph (values, gradients, backward step by step):
+    shown inline in Jupyter, written as one self-contained HTML file given `path`.
+    See minigrad/explorer.py."""
+    from minigrad.explorer import explore as _explore  # late: explorer imports this module
+    return _explore(root, path, mode=mode, collapse=collapse, **options)
