@@ -21,5 +21,5 @@ from minigrad.ops import (abs, add, broadcast_to, clip, concatenate, divide, equ
 from minigrad.gradcheck import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
-from minigrad.serialization import load, save
+from minigrad.serialization import CheckpointError, load, save
 from minigrad import nn, optim  # noqa: E402  (mg.nn and mg.optim, as torch.nn / torch.optim)
