@@ -18,7 +18,7 @@ import csv
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -91,30 +91,51 @@ def load_csv(path: str, x_columns: list, y_column: str) -> Dataset:
     with a header row. Raises FileNotFoundError or DataError with the file, row and column."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"--csv: no such file: {path}")
+    if os.path.isdir(path):
+        raise DataError(f"--csv {path}: is a folder; give the path of a CSV file")
     if not x_columns:
         raise DataError("--x: name at least one input column, e.g. --x age,height")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise DataError(f"{path}: the file is empty; it needs a header row naming the columns")
-        header = [name.strip() for name in header]
-        wanted = list(x_columns) + [y_column]
-        absent = [name for name in wanted if name not in header]
-        if absent:
-            raise DataError(f"{path}: no column named {', '.join(map(repr, absent))}; the "
-                            f"columns are: {', '.join(header)}")
-        where = [header.index(name) for name in wanted]
-        rows = []
-        for line, record in enumerate(reader, start=2):
-            if not record or all(not cell.strip() for cell in record):
-                continue  # blank lines are allowed (a trailing newline, spacing)
-            rows.append([_number(record, i, path, line, header[i]) for i in where])
+    wanted = list(x_columns) + [y_column]
+    reader = None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            rows = _read_rows(reader, path, wanted)
+    except UnicodeDecodeError as err:
+        raise DataError(f"--csv {path}: is not UTF-8 text (it holds the bytes "
+                        f"{err.object[err.start:err.start + 2]!r}, which UTF-8 does not allow; "
+                        "latin-1 or UTF-16?); save the table as UTF-8, e.g. "
+                        "iconv -f latin1 -t utf-8 FILE > NEW.csv") from None
+    except csv.Error as err:
+        line = reader.line_num if reader is not None else "?"
+        raise DataError(f"--csv {path}: line {line} cannot be read as CSV ({err}); "
+                        "check the quoting: a cell cannot be that long and be a number") from None
+    except OSError as err:
+        raise DataError(f"--csv {path}: cannot be read: {err.strerror or err}") from None
     if len(rows) < MIN_CSV_ROWS:
         raise DataError(f"{path}: only {len(rows)} data rows; need at least {MIN_CSV_ROWS} "
                         f"(some are held out to evaluate the fit)")
     table = np.array(rows, dtype=np.float64)
     return Dataset(x=table[:, :-1], y=table[:, -1], columns=wanted)
+
+
+def _read_rows(reader: Any, path: str, wanted: list) -> list:
+    """The rows of `wanted` columns, as floats, below the header row."""
+    header = next(reader, None)
+    if header is None:
+        raise DataError(f"{path}: the file is empty; it needs a header row naming the columns")
+    header = [name.strip() for name in header]
+    absent = [name for name in wanted if name not in header]
+    if absent:
+        raise DataError(f"{path}: no column named {', '.join(map(repr, absent))}; the "
+                        f"columns are: {', '.join(header)}")
+    where = [header.index(name) for name in wanted]
+    rows = []
+    for line, record in enumerate(reader, start=2):
+        if not record or all(not cell.strip() for cell in record):
+            continue  # blank lines are allowed (a trailing newline, spacing)
+        rows.append([_number(record, i, path, line, header[i]) for i in where])
+    return rows
 
 
 def _number(record: list, index: int, path: str, line: int, column: str) -> float:
@@ -245,16 +266,23 @@ def write_plots(out: str, curve: Callable, held_out: Dataset, x_center: list, co
 
     fig = Figure(figsize=(8, 3.4), layout="constrained")
     epochs = np.arange(1, len(progress["loss_history"]) + 1)
-    held_label = ("held-out mean KL(truth || model)" if held_out.truth is not None
-                  else "held-out NLL")
-    for i, (key, label) in enumerate((("loss_history", f"training loss ({config['loss']})"),
-                                      ("held_out_history", held_label))):
+    # both panels in nats per input and in the data's own units (train_mlp converts a CSV
+    # table's standardised training NLL back), so the two curves can be compared
+    unit = "nats per input" + (", table units" if config["csv"] is not None else "")
+    train_kind = "KL" if config["loss"] == "kl" else "NLL"
+    held_kind = "KL" if held_out.truth is not None else "NLL"
+    panels = (("loss_history", f"training {'KL(truth || model)' if train_kind == 'KL' else 'NLL'}",
+               f"{train_kind} ({unit})"),
+              ("held_out_history", "held-out mean " + ("KL(truth || model)" if held_kind == "KL"
+                                                       else "NLL"), f"{held_kind} ({unit})"))
+    for i, (key, label, y_label) in enumerate(panels):
         ax = fig.add_subplot(1, 2, i + 1)
         values = np.asarray(progress[key], dtype=float)
         ax.plot(epochs, values, color="tab:blue" if i == 0 else "tab:orange")
         if len(values) and values.min() > 0:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
+        ax.set_ylabel(y_label)
         ax.set_title(label, fontsize=10)
         ax.grid(alpha=0.3)
     fig.savefig(os.path.join(out, "loss.png"), dpi=110)

@@ -25,6 +25,17 @@ sigma (when the truth is known), the held-out NLL (when there are samples), the 
 the wall time. Everything goes to --out (default runs/<timestamp>): checkpoint.npz (model,
 optimiser and this run's settings, via minigrad.save), metrics.json, graph.svg (the graph of
 model and loss, clustered by module; needs Graphviz), fit.png and loss.png (need matplotlib).
+
+A finished run is never overwritten: --out naming a folder that already holds a run's
+files is refused unless --overwrite is given (which deletes that run's files before
+writing any of its own, so the folder never mixes two runs); the default,
+runs/<timestamp>, is always fresh, and --resume continues the run in its own folder. A run whose loss or held-out figure becomes
+non-finite or explodes (worse than where it started by more than that figure's own size,
+or 1) stops as diverged (exit 1) and writes no results; with --overwrite, the earlier
+run's files are deleted only when the new run writes its first file.
+
+Exit codes: 0 done, 1 diverged, 2 bad input (option, file or checkpoint; nothing large
+is allocated before the input is checked), 130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -35,6 +46,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from typing import Any, Callable
@@ -56,6 +68,8 @@ from gaussian_data import Dataset, DataError, Scaling, make_dataset  # noqa: E40
 CHECKPOINT_FORMAT = "train_mlp"
 CHECKPOINT_NAME = "checkpoint.npz"
 GRAPH_BATCH = 4  # inputs in the batch drawn as graph.svg (values stay readable)
+RUN_FILES = (CHECKPOINT_NAME, "metrics.json", "graph.svg", "fit.png", "loss.png")
+EXIT_CODES = "exit codes: 0 done, 1 diverged, 2 bad input, 130 interrupted (Ctrl-C)"
 
 # The settings a checkpoint fixes; resuming may change only the others (epochs, out, ...).
 FIXED_BY_CHECKPOINT = ("dim", "hidden", "activation", "batch_size", "lr", "momentum",
@@ -71,7 +85,7 @@ class CheckpointError(ValueError):
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became inf or NaN."""
+    """The loss or the held-out figure became non-finite or exploded."""
 
 
 # ---- command line -----------------------------------------------------------------------
@@ -81,10 +95,12 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train_mlp.py",
         description="Train an MLP that outputs a Gaussian [mu, sigma] for every input.",
-        epilog="Outputs go to --out: checkpoint.npz, metrics.json, graph.svg, fit.png, loss.png.")
+        epilog="Outputs go to --out: checkpoint.npz, metrics.json, graph.svg, fit.png, loss.png. "
+               "A folder holding a finished run is never overwritten without --overwrite. "
+               + EXIT_CODES + ".")
 
     def option(group: Any, flag: str, default: Any, text: str, **kwargs: Any) -> None:
-        if default not in (None, False) and "default" not in text:
+        if default is not None and default is not False and "default" not in text:
             text += " (default %(default)s)"
         group.add_argument(flag, default=argparse.SUPPRESS if suppress_defaults else default,
                            help=text, **kwargs)
@@ -117,6 +133,8 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
            "checkpoint's)", metavar="DIR")
     option(run, "--save-every", 10, "also write the checkpoint every E epochs; 0: only at "
            "the end", type=int, metavar="E")
+    option(run, "--overwrite", False, "replace the run already in --out (its files are "
+           "deleted when this run writes its first file)", action="store_true")
     option(run, "--no-plot", False, "skip the PNG plots", action="store_true")
     option(run, "--no-graph", False, "skip graph.svg", action="store_true")
     option(run, "--explore", None, "also write an interactive training timeline to this HTML "
@@ -233,8 +251,10 @@ def predict(model: nn.Module, x: np.ndarray, scaling: Scaling, dtype: str) -> np
 class Progress:
     """Per-epoch progress: a tqdm bar on a terminal (when tqdm is installed), else plain lines."""
 
-    def __init__(self, start: int, total: int, n_samples: int) -> None:
+    def __init__(self, start: int, total: int, n_samples: int, names: tuple = ("loss", "held-out")
+                 ) -> None:
         self.total, self.n_samples = total, n_samples
+        self.names = names  # labels of the two figures, with their unit
         self.every = max(1, total // 10)
         self.bar = None
         if sys.stderr.isatty():
@@ -253,12 +273,27 @@ class Progress:
                                  samples_per_s=f"{rate:,.0f}", refresh=False)
             self.bar.update(1)
         elif epoch % self.every == 0 or epoch == self.total:
-            print(f"epoch {epoch:>4}/{self.total}  loss {loss:.4f}  held-out {held_out:.4f}  "
-                  f"{rate:,.0f} samples/s", flush=True)
+            print(f"epoch {epoch:>4}/{self.total}  {self.names[0]} {loss:.4f}  "
+                  f"{self.names[1]} {held_out:.4f}  {rate:,.0f} samples/s", flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def figure_names(config: dict, csv: bool | None = None) -> tuple:
+    """Labels of the training loss and of the held-out figure, both per input in nats, in
+    the data's own units (a CSV table's training loss is converted from standardised units)."""
+    train = "train KL" if config["loss"] == "kl" else "train NLL"
+    held = "held-out NLL" if config["csv"] is not None else "held-out KL"
+    return train, held
+
+
+def loss_in_data_units(value: float, config: dict, scaling: Scaling) -> float:
+    """The training loss in the units of the held-out figure. The network sees y' = (y -
+    mean) / std, and a density of y is the density of y' divided by std, so an NLL in table
+    units is the standardised NLL + log(std); a KL is the same in any units."""
+    return value + math.log(scaling.y_std) if config["loss"] == "nll" else value
 
 
 def held_out_figure(model: nn.Module, held_out: Dataset, scaling: Scaling, config: dict) -> float:
@@ -285,10 +320,13 @@ def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
         pred = model(minigrad.Tensor(data.x[rows]))
         try:
             loss = loss_fn(pred, minigrad.Tensor(batch_target(data, rows, config["loss"])))
-        except (ValueError, FloatingPointError):  # the loss refuses non-finite predictions
-            if not looks_diverged(model, pred):
-                raise
-            return math.inf
+        except (ValueError, FloatingPointError) as err:
+            # the targets were checked to be finite, so the predictions are what the loss
+            # refuses: weights that overflow, or a sigma squeezed to its floor under a huge mu
+            if looks_diverged(model, pred):
+                return math.inf
+            raise TrainingDiverged(f"the loss cannot be computed on the model's predictions "
+                                   f"({err}); lower --lr (now {config['lr']})") from None
         if on_loss is not None:
             on_loss(loss)
         optimizer.zero_grad()
@@ -308,7 +346,12 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
     """
     n, size = len(data), config["batch_size"]
     start = progress["epoch"]
-    display = Progress(start, config["epochs"], n)
+    names = figure_names(config)
+    # the yardstick for "exploded": the figure of the model this run starts from
+    with np.errstate(all="ignore"):
+        first = held_out_figure(model, held_out, scaling, config)
+    limit = first + max(abs(first), 1.0) if math.isfinite(first) else math.inf
+    display = Progress(start, config["epochs"], n, names)
     try:
         for epoch in range(start, config["epochs"]):
             began = time.perf_counter()
@@ -327,9 +370,16 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
             seconds = time.perf_counter() - began
             progress["epoch"] = epoch + 1
             progress["train_time_s"] += seconds
-            progress["loss_history"].append(total / n)
-            progress["held_out_history"].append(held_out_figure(model, held_out, scaling, config))
-            display.update(epoch + 1, total / n, progress["held_out_history"][-1], seconds)
+            with np.errstate(all="ignore"):
+                figure = held_out_figure(model, held_out, scaling, config)
+            if not figure <= limit:  # also catches NaN
+                raise TrainingDiverged(
+                    f"the {names[1]} became {figure:.4g} after epoch {epoch + 1}, worse than "
+                    f"{first:.4g} where this run started; lower --lr (now {config['lr']}) "
+                    "or try --optimizer adam")
+            progress["loss_history"].append(loss_in_data_units(total / n, config, scaling))
+            progress["held_out_history"].append(figure)
+            display.update(epoch + 1, progress["loss_history"][-1], figure, seconds)
             if on_epoch_end is not None:
                 on_epoch_end(progress)
     finally:
@@ -361,23 +411,117 @@ def save_checkpoint(path: str, model: nn.Module, optimizer: optim.Optimizer, con
                    "optimizer": optimizer.state_dict()}, path)
 
 
-def load_checkpoint(path: str) -> dict:
-    """The contents of a checkpoint written by this script, or CheckpointError saying why not."""
+def load_checkpoint(path: str, option: str = "--resume") -> dict:
+    """The contents of a checkpoint written by this script, checked (settings, progress,
+    weights) before anything is built from it; or CheckpointError saying why not."""
     try:
         state = minigrad.load(path)
     except FileNotFoundError:
-        raise CheckpointError(f"checkpoint not found: {path}") from None
+        raise CheckpointError(f"{option}: checkpoint not found: {path}") from None
     except ValueError as err:
-        raise CheckpointError(str(err)) from None
+        raise CheckpointError(f"{option}: {err}") from None
+    except OSError as err:
+        raise CheckpointError(f"{option} {path}: cannot be read ({err.strerror or err})") from None
     missing = [k for k in ("config", "scaling", "progress", "model", "optimizer") if k not in state]
     if state.get("format") != CHECKPOINT_FORMAT or missing:
-        raise CheckpointError(f"{path} is a minigrad file but not a train_mlp.py checkpoint "
-                              f"(format {state.get('format')!r}, "
+        raise CheckpointError(f"{option}: {path} is a minigrad file but not a train_mlp.py "
+                              f"checkpoint (format {state.get('format')!r}, "
                               f"missing {', '.join(missing) or '-'})")
+    check_saved(state, f"{option} {path}")
     return state
 
 
-def restore(state: dict, path: str) -> tuple:
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+_SETTING_TYPES: dict = {
+    **{k: (_is_int, "an integer") for k in ("dim", "n_train", "n_eval", "epochs", "batch_size",
+                                             "seed")},
+    **{k: (_is_real, "a finite number") for k in ("lr", "momentum")},
+    "hidden": (lambda v: isinstance(v, list) and len(v) > 0 and all(map(_is_int, v)),
+               "a list of integers"),
+    "activation": (lambda v: v in ACTIVATIONS, f"one of {sorted(ACTIVATIONS)}"),
+    "optimizer": (lambda v: v in ("sgd", "adam"), "sgd or adam"),
+    "loss": (lambda v: v in ("kl", "nll"), "kl or nll"),
+    "dtype": (lambda v: v in ("float32", "float64"), "float32 or float64"),
+    "csv": (lambda v: v is None or isinstance(v, str), "a file name or None"),
+    "x": (lambda v: v is None or (isinstance(v, list) and all(isinstance(c, str) for c in v)),
+          "a list of column names or None"),
+    "y": (lambda v: v is None or isinstance(v, str), "a column name or None"),
+}
+
+
+def check_saved(state: dict, where: str) -> None:
+    """Raise CheckpointError unless a checkpoint's settings, scaling, progress and weights
+    are usable. Runs before any model is built, so a checkpoint whose settings ask for an
+    enormous model is refused by counting, not by running out of memory."""
+    config = state["config"]
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{where}: its saved settings are a {type(config).__name__}, not "
+                              "a dict; the checkpoint is damaged")
+    for key in (*FIXED_BY_CHECKPOINT, "epochs"):
+        test, wanted = _SETTING_TYPES[key]
+        if key not in config or not test(config[key]):
+            got = repr(config[key])[:60] if key in config else "nothing"
+            raise CheckpointError(f"{where}: its saved setting {key!r} is {got}, not {wanted}; "
+                                  "the checkpoint is damaged")
+    try:
+        check_config({**config, "resume": None, "eval": None, "save_every": 0}, given=set())
+    except UsageError as err:
+        raise CheckpointError(f"{where}: its saved settings are invalid ({err}); the "
+                              "checkpoint is damaged") from None
+
+    progress = state["progress"]
+    if not isinstance(progress, dict):
+        raise CheckpointError(f"{where}: its saved progress is a {type(progress).__name__}, "
+                              "not a dict; the checkpoint is damaged")
+    for key in ("epoch", "step"):
+        if not _is_int(progress.get(key)) or progress[key] < 0:
+            raise CheckpointError(f"{where}: its saved progress has {key!r} = "
+                                  f"{progress.get(key, 'nothing')!r}, not a count >= 0; the "
+                                  "checkpoint is damaged")
+    if not _is_real(progress.get("train_time_s")) or not all(
+            isinstance(progress.get(k), list) and all(isinstance(v, (int, float))
+                                                      for v in progress[k])
+            for k in ("loss_history", "held_out_history")):
+        raise CheckpointError(f"{where}: its saved progress lacks train_time_s or the loss "
+                              "histories; the checkpoint is damaged")
+
+    scaling = state["scaling"]
+    fields = ("x_mean", "x_std", "y_mean", "y_std")
+    if not (isinstance(scaling, dict) and set(scaling) == set(fields)
+            and all(isinstance(scaling[k], list) and len(scaling[k]) == config["dim"]
+                    and all(map(_is_real, scaling[k])) for k in fields[:2])
+            and all(map(_is_real, (scaling["y_mean"], scaling["y_std"])))
+            and scaling["y_std"] > 0 and all(v > 0 for v in scaling["x_std"])):
+        raise CheckpointError(f"{where}: its saved scaling is not {fields} for "
+                              f"{config['dim']} inputs; the checkpoint is damaged")
+
+    weights = state["model"]
+    if not isinstance(weights, dict) or not all(isinstance(w, np.ndarray)
+                                                for w in weights.values()):
+        raise CheckpointError(f"{where}: its saved model is not a dict of arrays; the "
+                              "checkpoint is damaged")
+    sizes = [config["dim"], *config["hidden"]]
+    expected = sum(a * b + b for a, b in zip(sizes, sizes[1:])) + 2 * sizes[-1] + 2
+    stored = sum(w.size for w in weights.values())
+    if stored != expected:
+        raise CheckpointError(f"{where}: its settings describe a model of {expected:,} "
+                              f"parameters, but it stores {stored:,} weights; the checkpoint "
+                              "is damaged")
+    for name, w in weights.items():
+        if not np.issubdtype(w.dtype, np.floating) or not np.isfinite(w).all():
+            raise CheckpointError(f"{where}: its weight {name!r} holds NaN or infinite values; "
+                                  "the checkpoint is corrupt (it was saved broken, or damaged "
+                                  "since); use an earlier checkpoint")
+
+
+def restore(state: dict, path: str, option: str = "--resume") -> tuple:
     """(config, model, optimizer, scaling) rebuilt from a checkpoint and loaded with its state."""
     config = dict(state["config"])
     try:
@@ -386,13 +530,14 @@ def restore(state: dict, path: str) -> tuple:
         optimizer = build_optimizer(config, model)
         scaling = Scaling(**state["scaling"])
     except (ValueError, TypeError, KeyError) as err:
-        raise CheckpointError(f"{path}: its settings do not describe a model ({err!r})") from None
+        raise CheckpointError(f"{option} {path}: its settings do not describe a model "
+                              f"({err!r})") from None
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
     except (ValueError, TypeError, KeyError) as err:
-        raise CheckpointError(f"{path}: its weights do not fit the model its settings "
-                              f"describe: {err}") from None
+        raise CheckpointError(f"{option} {path}: its weights do not fit the model its "
+                              f"settings describe: {err}") from None
     return config, model, optimizer, scaling
 
 
@@ -405,6 +550,52 @@ def default_out_dir() -> str:
         n += 1
         path = os.path.join("runs", f"{stamp}-{n}")
     return path
+
+
+def check_out(out: str, config: dict) -> list:
+    """Check that `out` can take this run's files without losing a finished run; returns
+    the files of an earlier run that --overwrite will replace. UsageError if not."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out}: is a file, not a folder; choose another --out")
+    probe = os.path.abspath(out)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise UsageError(f"--out {out}: {probe} is a file, so no folder can be made below it; "
+                         "choose another --out")
+    ours = RUN_FILES[1:] if config["eval"] else RUN_FILES  # --eval writes no checkpoint
+    existing = [n for n in ours if os.path.lexists(os.path.join(out, n))]
+    resuming_here = bool(config["resume"]) and os.path.isdir(out) and os.path.samefile(
+        os.path.dirname(os.path.abspath(config["resume"])), out)
+    if existing and not resuming_here and not config["overwrite"]:
+        raise UsageError(f"--out {out}: already holds a finished run ({', '.join(existing)}); "
+                         "pass --overwrite to replace it (its files are deleted first), or "
+                         "choose another --out (without --out each run gets a fresh "
+                         "runs/<timestamp>)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: the folder {probe} is not writable; choose another --out")
+    return [] if resuming_here else existing
+
+
+def make_out(out: str) -> None:
+    """Create `out` and make sure a file can be written there."""
+    try:
+        os.makedirs(out, exist_ok=True)
+        # a real write: os.access says yes to root, and no to nothing on read-only mounts
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise UsageError(f"--out {out}: cannot write there ({err.strerror or err}); choose "
+                         "another --out") from None
+
+
+def remove_replaced(out: str, replaced: list) -> None:
+    """Delete the earlier run's files (--overwrite), just before this run writes its first
+    file: a run that diverges or is interrupted before then leaves them as they were."""
+    while replaced:
+        name = replaced.pop()
+        if os.path.lexists(os.path.join(out, name)):
+            os.remove(os.path.join(out, name))
 
 
 def write_graph(model: nn.Module, loss_fn: nn.Module, data: Dataset, config: dict,
@@ -467,21 +658,25 @@ def describe_run(config: dict, model: nn.Module) -> str:
             f"{source}, batch {config['batch_size']} | seed {config['seed']}")
 
 
-def report(metrics: dict, wall: float) -> str:
+def report(metrics: dict, wall: float, evaluated_only: bool = False) -> str:
     parts = [f"held-out ({metrics['n_held_out']} inputs):"]
     if "kl_mean" in metrics:
         parts.append(f"mean KL(truth || model) {metrics['kl_mean']:.4f} | RMSE mu "
                      f"{metrics['rmse_mu']:.4f} | RMSE sigma {metrics['rmse_sigma']:.4f} |")
     if "nll_mean" in metrics:
         parts.append(f"NLL {metrics['nll_mean']:.4f} | RMSE of mu to y {metrics['rmse_y']:.4f}")
-    return (" ".join(parts).rstrip(" |") + f"\n{metrics['steps']} steps, {metrics['epochs']} "
-            f"epochs, training {metrics['train_time_s']:.1f} s, wall time {wall:.1f} s")
+    figures = " ".join(parts).rstrip(" |")
+    if evaluated_only:  # this run trained nothing: say what it evaluated and how long it took
+        return (f"{figures}\nevaluated a checkpoint of {metrics['steps']} steps, "
+                f"{metrics['epochs']} epochs; wall time {wall:.1f} s")
+    return (f"{figures}\n{metrics['steps']} steps, {metrics['epochs']} epochs, training "
+            f"{metrics['train_time_s']:.1f} s, wall time {wall:.1f} s")
 
 
 # ---- entry point ------------------------------------------------------------------------
 
 def main(argv: list | None = None) -> int:
-    """Run the command line `argv`; returns the exit status (0 ok, 1 diverged, 2 bad input,
+    """Run the command line `argv`; returns the exit status (0 done, 1 diverged, 2 bad input,
     130 interrupted)."""
     wall_start = time.perf_counter()
     config, given = parse_config(argv)
@@ -493,47 +688,66 @@ def main(argv: list | None = None) -> int:
         print(f"train_mlp.py: error: {err}", file=sys.stderr)
         return 2
     except TrainingDiverged as err:
-        print(f"train_mlp.py: training diverged: {err}", file=sys.stderr)
+        print(f"train_mlp.py: training diverged: {err}; nothing was written, earlier files "
+              "are as they were", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 def run(config: dict, given: set, wall_start: float) -> int:
     source = config["resume"] or config["eval"]
+    option = "--resume" if config["resume"] else "--eval"
     if source:
-        state = load_checkpoint(source)
-        saved, model, optimizer, scaling = restore(state, source)
+        state = load_checkpoint(source, option)  # checked: nothing large is built before this
+        saved = state["config"]
         clash = [f"--{k.replace('_', '-')}" for k in FIXED_BY_CHECKPOINT
                  if k in given and config[k] != saved[k]]
         if clash:
             raise UsageError(f"{', '.join(clash)} differ from the checkpoint's settings, which a "
                              f"resumed or evaluated run keeps; drop them")
         # the run's own target length stands unless --epochs sets a new total
-        keep = ["out", "save_every", "no_plot", "no_graph", "resume", "eval", "export",
-                "explore"]
+        keep = ["out", "save_every", "no_plot", "no_graph", "overwrite", "resume", "eval",
+                "export", "explore"]
         if "epochs" in given:
             keep.append("epochs")
         config = {**saved, **{k: config[k] for k in keep}}
+    if not config["eval"]:
+        config["out"] = config["out"] or (
+            (os.path.dirname(config["resume"]) or ".") if config["resume"] else default_out_dir())
+    out = config["out"]
+    replaced = check_out(out, config) if out else []
+    if source:
+        model, optimizer, scaling = restore(state, source, option)[1:]
         progress = state["progress"]
         data = prepare_data(config, scaling)
     else:
         minigrad.manual_seed(config["seed"])
         data = prepare_data(config)
-        model = build_model(config)
+        try:
+            model = build_model(config)
+        except MemoryError:
+            raise UsageError(f"--hidden {' '.join(map(str, config['hidden']))}: a model that "
+                             "large does not fit in memory; choose smaller widths") from None
         optimizer = build_optimizer(config, model)
         progress = new_progress()
     loss_fn = build_loss(config)
     train_data, held_out, scaling = data
+    if out:
+        make_out(out)
     print(describe_run(config, model), flush=True)
 
     if config["eval"]:
         metrics = evaluate(model, held_out, scaling, config, progress)
-        if config["out"]:
-            written = write_outputs(config["out"], model, optimizer, loss_fn, data, config,
-                                    progress, checkpoint=False)
+        if out:
+            remove_replaced(out, replaced)
+            written = write_outputs(out, model, optimizer, loss_fn, data, config, progress,
+                                    checkpoint=False)
             metrics["wall_time_s"] = round(time.perf_counter() - wall_start, 3)
-            written.append(write_metrics(config["out"], metrics, config, progress))
-            print(f"wrote {config['out']}: {' '.join(written)}")
-        print(report(metrics, time.perf_counter() - wall_start))
+            written.append(write_metrics(out, metrics, config, progress))
+            print(f"wrote {out}: {' '.join(written)}")
+        print(report(metrics, time.perf_counter() - wall_start, evaluated_only=True))
         return export_model(model, train_data, scaling, config)
 
     if config["resume"] and progress["epoch"] >= config["epochs"]:
@@ -541,13 +755,11 @@ def run(config: dict, given: set, wall_start: float) -> int:
               f"{config['epochs']}; pass a larger --epochs to continue")
     elif config["resume"]:
         print(f"resuming at epoch {progress['epoch']}, step {progress['step']}")
-    out = config["out"] = config["out"] or (
-        (os.path.dirname(config["resume"]) or ".") if config["resume"] else default_out_dir())
-    os.makedirs(out, exist_ok=True)
     checkpoint = os.path.join(out, CHECKPOINT_NAME)
 
     def save_now_and_then(progress: dict) -> None:
         if config["save_every"] and progress["epoch"] % config["save_every"] == 0:
+            remove_replaced(out, replaced)
             save_checkpoint(checkpoint, model, optimizer, config, scaling, progress)
 
     timeline = explore_timeline(config)
@@ -556,13 +768,17 @@ def run(config: dict, given: set, wall_start: float) -> int:
                          progress, on_epoch_end=save_now_and_then,
                          on_loss=timeline.step if timeline else None)
     except KeyboardInterrupt:
-        saved = (minigrad.load(checkpoint)["progress"]["epoch"] if os.path.exists(checkpoint)
-                 else None)
-        hint = (f"the checkpoint at epoch {saved} is {checkpoint}; continue with --resume "
-                f"{checkpoint}" if saved is not None else "no checkpoint was written yet")
+        saved_epoch = (minigrad.load(checkpoint)["progress"]["epoch"]
+                       if os.path.exists(checkpoint) else None)
+        hint = (f"the checkpoint at epoch {saved_epoch} is {checkpoint}; continue with --resume "
+                f"{checkpoint}" if saved_epoch is not None else "no checkpoint was written yet")
         print(f"\ninterrupted: {hint}", file=sys.stderr)
         return 130
     metrics = evaluate(model, held_out, scaling, config, progress)
+    bad = [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise TrainingDiverged(f"the held-out {', '.join(bad)} are not finite")
+    remove_replaced(out, replaced)
     written = write_outputs(out, model, optimizer, loss_fn, data, config, progress)
     metrics["wall_time_s"] = round(time.perf_counter() - wall_start, 3)
     written.append(write_metrics(out, metrics, config, progress))

@@ -19,7 +19,7 @@ from minigrad.ops import (abs, add, broadcast_to, cast, clip, concatenate, divid
                           relu, reshape, sigmoid, softmax, softplus, sqrt, squeeze, stack,
                           subtract, sum, swapaxes, tanh, transpose, unsqueeze, var, where)
 from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from minigrad.serialization import load, save
+from minigrad.serialization import CheckpointError, load, save
 from minigrad import autograd, nn, optim  # noqa: E402  (mg.nn and mg.optim, as torch.nn / torch.optim)
 
 __version__ = "0.2.0"
@@ -36,6 +36,6 @@ __all__ = [
     "logical_and", "logical_not", "logical_or", "matmul", "maximum", "mean", "minimum",
     "multiply", "negative", "not_equal", "power", "relu", "reshape", "sigmoid", "softmax",
     "softplus", "sqrt", "squeeze", "stack", "subtract", "swapaxes", "tanh", "transpose",
-    "unsqueeze", "var", "where", "GradcheckError", "gradcheck", "gradgradcheck", "load", "save",
+    "unsqueeze", "var", "where", "GradcheckError", "gradcheck", "gradgradcheck", "CheckpointError", "load", "save",
     "autograd", "nn", "optim",
 ]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import subprocess
 from typing import Any, Iterable
 
 import numpy as np
@@ -33,11 +35,14 @@ except ImportError as err:  # minigrad itself never needs graphviz, only this mo
 from minigrad.autograd import grad as engine_grad, topological_order
 from minigrad.tensor import Tensor
 
-__all__ = ["GraphvizNotFound", "draw", "explore", "render", "summarize"]
+__all__ = ["GraphvizNotFound", "RenderError", "draw", "explore", "render", "summarize"]
 
 MODES = ("forward", "backward", "both")
 TINY = 6             # arrays with at most this many elements show every entry
 BIG_GRAPH = 400      # above this many drawn nodes, cheaper layout settings keep `dot` quick
+MAX_NODES = 3000     # render refuses more drawn nodes (both passes count): dot would take minutes
+TIMEOUT = 60.0       # seconds render lets `dot` run before giving up
+MAX_LABEL = 200      # characters per label line; longer user text is cut, marked with "..."
 SOURCE_FORMATS = ("dot", "gv")
 IMAGE_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps", "json")
 
@@ -54,6 +59,10 @@ STYLE = {
 
 class GraphvizNotFound(RuntimeError):
     """The Graphviz program `dot` is not installed (or not on PATH)."""
+
+
+class RenderError(RuntimeError):
+    """`dot` failed, ran past the timeout, or the graph is too large to render quickly."""
 
 
 # ---- numbers as text --------------------------------------------------------------------
@@ -88,9 +97,20 @@ def _shape_text(t: Tensor) -> str:
     return shape if t.data.dtype == np.float64 else f"{shape} {t.data.dtype}"
 
 
+# Characters XML 1.0 forbids (all C0 controls but tab/newline/CR, and lone surrogates) and
+# the line breaks DOT would interpret: shown as U+FFFD so the SVG is always well-formed.
+_NOT_IN_XML = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(line: Any) -> str:
+    """One label line as safe text: no XML-invalid characters, at most MAX_LABEL long."""
+    text = _NOT_IN_XML.sub("\ufffd", str(line))
+    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 3] + "..."
+
+
 def _label(lines: Iterable[str]) -> str:
     """DOT label text: user text keeps its backslashes, lines join with DOT's centred break."""
-    return graphviz.nohtml("\\n".join(str(line).replace("\\", "\\\\") for line in lines))
+    return graphviz.nohtml("\\n".join(_clean(line).replace("\\", "\\\\") for line in lines))
 
 
 # ---- walking the graph ------------------------------------------------------------------
@@ -428,11 +448,16 @@ def draw(root: Tensor, mode: str = "forward", collapse: bool | int = False, *, g
 
 
 def render(root: Tensor, path: str | os.PathLike, mode: str = "forward",
-           collapse: bool | int = False, **options: Any) -> str:
+           collapse: bool | int = False, *, max_nodes: int = MAX_NODES,
+           timeout: float = TIMEOUT, **options: Any) -> str:
     """Draw `root` (see `draw`) into `path`; its extension picks the format.
 
     .dot/.gv write the DOT source (no Graphviz program needed); .svg, .png, .pdf (and the
-    other formats of `dot -T`) run the `dot` program. Returns the path written.
+    other formats of `dot -T`) run the `dot` program, for at most `timeout` seconds, on at
+    most `max_nodes` drawn nodes (both passes count; more raise RenderError suggesting
+    collapse=). Label text is cleaned so the output is always well-formed: characters XML
+    forbids become U+FFFD and lines are cut at MAX_LABEL characters. Every failure of
+    `dot` raises RenderError. Returns the path written.
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower().lstrip(".")
@@ -446,9 +471,17 @@ def render(root: Tensor, path: str | os.PathLike, mode: str = "forward",
         with open(path, "w", encoding="utf-8") as f:
             f.write(dot.source)
         return path
+    drawn = sum(1 for line in dot.body if "->" not in line and "[" in line
+                and not line.lstrip().startswith(("graph", "node", "edge", "label", "style")))
+    if drawn > max_nodes:
+        raise RenderError(
+            f"render: the drawing has {drawn} nodes, more than max_nodes={max_nodes}, which "
+            f"`dot` could take minutes to lay out; pass collapse=True (or collapse=1) to draw "
+            f"modules as boxes, mode='forward' for one pass, a .dot path for the source only, "
+            f"or a larger max_nodes=")
     try:
-        data = dot.pipe(format="jpeg" if ext == "jpg" else ext)
-    except graphviz.ExecutableNotFound as err:
+        data = _run_dot(dot.source, "jpeg" if ext == "jpg" else ext, timeout)
+    except FileNotFoundError as err:
         raise GraphvizNotFound(
             f"render: the Graphviz program `dot` was not found on PATH, and {path!r} needs it. "
             f"Install Graphviz (apt-get install graphviz, brew install graphviz, conda install "
@@ -466,3 +499,23 @@ def explore(root: Tensor, path: str | os.PathLike | None = None, mode: str = "bo
     See minigrad/explorer.py."""
     from minigrad.explorer import explore as _explore  # late: explorer imports this module
     return _explore(root, path, mode=mode, collapse=collapse, **options)
+
+
+def _run_dot(source: str, fmt: str, timeout: float) -> bytes:
+    """`dot -T<fmt>` on `source`; RenderError for a timeout or any failure of the program."""
+    try:
+        done = subprocess.run(["dot", f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"render: `dot` ran for more than timeout={timeout} s and was "
+                          "stopped; draw less (collapse=True, mode='forward') or pass a larger "
+                          "timeout=") from None
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise RenderError(f"render: `dot` could not be run: {err}") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()[:500]
+        raise RenderError(f"render: `dot -T{fmt}` failed (exit status {done.returncode}): "
+                          f"{message or 'no message'}")
+    return done.stdout

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check_non_negative, check_real, effective_grad
+from .optimizer import (Optimizer, check_buffer, check_non_negative, check_real,
+                        check_state_keys, check_step, effective_grad)
 
 
 class Adam(Optimizer):
@@ -66,6 +67,17 @@ class Adam(Optimizer):
             check_real("Adam", f"betas[{i}]", beta)
             if not 0 <= beta < 1:
                 raise ValueError(f"Adam: invalid betas[{i}] {beta}: must be in [0, 1)")
+
+    def _check_state(self, where: str, state: dict, param: Any) -> None:
+        owner = type(self).__name__
+        check_state_keys(owner, where, state, required=("step", "exp_avg", "exp_avg_sq"),
+                         optional=("max_exp_avg_sq",))
+        check_step(owner, where, state["step"])
+        check_buffer(owner, where, "exp_avg", state["exp_avg"])
+        check_buffer(owner, where, "exp_avg_sq", state["exp_avg_sq"], non_negative=True)
+        if "max_exp_avg_sq" in state:
+            check_buffer(owner, where, "max_exp_avg_sq", state["max_exp_avg_sq"],
+                         non_negative=True)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. ``closure``, if given, is called

@@ -104,6 +104,11 @@ class Optimizer:
     def _check_options(self, options: dict) -> None:
         """Raise ValueError if an option value is invalid. Subclasses override."""
 
+    def _check_state(self, where: str, state: dict, param: Any) -> None:
+        """Raise ValueError if one parameter's loaded (non-empty) state cannot be used by
+        ``step()``; ``where`` names it (``"state[0]"``). Called by ``load_state_dict``
+        for every parameter before anything changes. Subclasses override."""
+
     def state_dict(self) -> dict:
         """The optimiser's options and state, with parameters replaced by indices.
 
@@ -131,24 +136,46 @@ class Optimizer:
         every saved array must have its parameter's shape; otherwise ValueError, and
         nothing is changed.
         """
-        try:
-            saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
-        except (TypeError, KeyError):
-            raise ValueError(f'{type(self).__name__}: a state dict must be a dict with keys "state" and "param_groups"')
+        owner = type(self).__name__
+        if not isinstance(state_dict, dict) or "param_groups" not in state_dict \
+                or "state" not in state_dict:
+            got = type(state_dict).__name__ if not isinstance(state_dict, dict) \
+                else f"keys {sorted(map(str, state_dict))}"
+            raise ValueError(f'{owner}: a state dict must be a dict with keys "state" and '
+                             f'"param_groups" (as returned by state_dict()), got {got}')
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)):
+            raise ValueError(f'{owner}: the state dict\'s "param_groups" must be a list, '
+                             f"got {type(saved_groups).__name__}")
+        if not isinstance(saved_state, dict):
+            raise ValueError(f'{owner}: the state dict\'s "state" must be a dict from parameter '
+                             f"index to that parameter's state, got {type(saved_state).__name__}")
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{type(self).__name__}: loaded state dict has {len(saved_groups)} parameter groups, "
+            raise ValueError(f"{owner}: loaded state dict has {len(saved_groups)} parameter groups, "
                              f"but the optimizer has {len(self.param_groups)}")
 
         param_of = {}  # saved index -> our parameter
         new_groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            if not isinstance(saved, dict) or "params" not in saved:
-                raise ValueError(f'{type(self).__name__}: parameter group {i} of the loaded state dict is not a '
-                                 'dict with the key "params"')
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f'{owner}: parameter group {i} of the loaded state dict is not a '
+                                 'dict with the key "params" (a list of parameter indices)')
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"{type(self).__name__}: parameter group {i} has {len(saved['params'])} parameters "
+                raise ValueError(f"{owner}: parameter group {i} has {len(saved['params'])} parameters "
                                  f"in the loaded state dict, but {len(group['params'])} in "
                                  "the optimizer")
+            missing = [k for k in self.defaults if k not in saved]
+            if missing:
+                raise ValueError(f"{owner}: parameter group {i} of the loaded state dict has no "
+                                 f"{missing[0]!r} (options {sorted(k for k in saved if k != 'params')}"
+                                 f"); it was probably saved by another optimizer class")
+            for index in saved["params"]:
+                if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
+                        or index in param_of:
+                    raise ValueError(f"{owner}: parameter group {i} of the loaded state dict lists "
+                                     f"the parameter index {index!r}, which is not an int or "
+                                     "appears twice")
+                param_of[index] = None
             param_of.update(zip(saved["params"], group["params"]))
             options = {k: v for k, v in saved.items() if k != "params"}
             new_group = {**self.defaults, **options, "params": group["params"]}
@@ -161,11 +188,20 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: loaded state dict has state for parameter {key!r}, "
                                  "which is in none of its parameter groups")
             p = param_of[key]
+            if not isinstance(values, dict):
+                raise ValueError(f"{owner}: state[{key!r}] of the loaded state dict must be a dict "
+                                 f"of named buffers, got {type(values).__name__}")
             for name, value in values.items():
                 if isinstance(value, np.ndarray) and value.shape != p.data.shape:
                     raise ValueError(f"{type(self).__name__}: state {name!r} of parameter {key} has shape "
                                      f"{value.shape} in the loaded state dict, but the "
                                      f"parameter has shape {p.data.shape}")
+                if isinstance(value, np.ndarray) and not (np.issubdtype(value.dtype, np.number)
+                                                          and np.isrealobj(value)):
+                    raise ValueError(f"{owner}: state[{key!r}][{name!r}] has dtype {value.dtype}; "
+                                     "optimizer state arrays must be real numbers")
+            if values:
+                self._check_state(f"state[{key!r}]", values, p)
             new_state[p] = {name: np.array(value, dtype=p.data.dtype)
                             if isinstance(value, np.ndarray) else value
                             for name, value in values.items()}
@@ -225,3 +261,38 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool) -> tuple:
     else:
         g += grad
     return g, True
+
+
+def check_state_keys(owner: str, where: str, state: dict, required: tuple,
+                     optional: tuple = ()) -> None:
+    """Raise ValueError unless ``state`` has every key of ``required`` and no key outside
+    ``required + optional`` (a state saved by another optimizer class fails here)."""
+    for key in required:
+        if key not in state:
+            raise ValueError(f"{owner}: {where} of the loaded state dict has no {key!r} "
+                             f"(it has {sorted(map(str, state))}); was it saved by another "
+                             "optimizer class?")
+    for key in state:
+        if key not in required + optional:
+            raise ValueError(f"{owner}: {where}[{key!r}] of the loaded state dict is not part of "
+                             f"{owner}'s state (which holds {list(required + optional)}); was it "
+                             "saved by another optimizer class?")
+
+
+def check_step(owner: str, where: str, value: Any) -> None:
+    """Raise ValueError unless ``value`` is a step count: an integer >= 0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < 0:
+        raise ValueError(f"{owner}: {where}['step'] must be an integer >= 0 (the number of steps "
+                         f"taken), got {value!r}")
+
+
+def check_buffer(owner: str, where: str, name: str, value: Any, non_negative: bool = False) -> None:
+    """Raise ValueError unless ``value`` is an ndarray of finite numbers (>= 0 if asked)."""
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{owner}: {where}[{name!r}] must be an array, got {type(value).__name__}")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{owner}: {where}[{name!r}] holds non-finite values")
+    if non_negative and np.any(value < 0):
+        raise ValueError(f"{owner}: {where}[{name!r}] holds negative values (min "
+                         f"{value.min()}), but it is a running average of squares")

@@ -5,7 +5,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_non_negative, effective_grad
+from .optimizer import (Optimizer, check_buffer, check_non_negative, check_state_keys,
+                        effective_grad)
 
 
 class SGD(Optimizer):
@@ -58,6 +59,11 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening == 0, "
                              f"got momentum={options['momentum']}, "
                              f"dampening={options['dampening']}")
+
+    def _check_state(self, where: str, state: dict, param: Any) -> None:
+        check_state_keys("SGD", where, state, required=(), optional=("momentum_buffer",))
+        if state.get("momentum_buffer") is not None:
+            check_buffer("SGD", where, "momentum_buffer", state["momentum_buffer"])
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. ``closure``, if given, is called
