@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Function, topological_order, unbroadcast
+from minigrad.autograd import Function, grad as engine_grad
+from minigrad.autograd.engine import backward_steps
 from minigrad.tensor import Tensor
 from minigrad import viz
 
@@ -34,41 +35,15 @@ BINS = 24    # ... and a histogram of all their finite elements, with their stat
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "explorer_assets")
 
 
-# ---- the engine's numbers: the two functions to swap for minigrad.grad -------------------
+# ---- the engine's numbers ----------------------------------------------------------------
 
 def _engine_gradients(root: Tensor, tensors: list, seed: Any) -> list:
     """d(root)/d(t) for each t of `tensors` (None where no gradient reaches it), from one
-    engine backward that keeps the graph and writes no `.grad`.
-
-    Until `minigrad.grad` lands this is viz's copy of the engine's rule; then it becomes
-    `minigrad.grad(root, tensors, grad_outputs=seed, retain_graph=True, allow_unused=True)`.
-    """
-    grads = viz._gradients(viz._Graph(root), seed)
-    return [grads.get(id(t)) for t in tensors]
-
-
-def _backward_order(root: Tensor) -> list:
-    """The nodes in the order the engine runs them: decreasing `node.seq`
-    (autograd._run_backward pops a max-heap on it)."""
-    return list(reversed(topological_order(root.grad_fn)))
-
-
-def _node_vjps(node: Function, grad_out: np.ndarray) -> list:
-    """What `node` sends to each input when it receives `grad_out`: its own backward, summed
-    back over broadcast axes and cast to the input's dtype, as the engine does per edge."""
-    returned = type(node).backward(node, grad_out)
-    if type(returned) is not tuple:
-        returned = tuple(returned) if isinstance(returned, list) else (returned,)
-    out = []
-    for t, gi in zip(node.inputs, returned):
-        if gi is None or not t.requires_grad:
-            out.append(None)
-            continue
-        gi = np.asarray(gi)
-        if gi.shape != t.data.shape:
-            gi = unbroadcast(gi, t.data.shape, node.name)
-        out.append(gi.astype(t.data.dtype, copy=False))
-    return out
+    engine pass that keeps the graph and writes no `.grad`."""
+    if not root.requires_grad:
+        return [None] * len(tensors)
+    found = engine_grad(root, tensors, grad_outputs=seed, retain_graph=True, allow_unused=True)
+    return [None if g is None else g.data for g in found]
 
 
 # ---- arrays as data for the page ---------------------------------------------------------
@@ -239,13 +214,11 @@ class _Snapshot:
         gradients from several consumers (a diamond), the parts and their running sums."""
         ids, steps = self.graph.ids, []
         parts: dict = {}
-        for node in _backward_order(root):
+        steps_run = backward_steps(root, grads[id(root)]) if root.requires_grad else []
+        for node, _, sent in steps_run:
             out = self.graph.output[id(node)]
-            g = grads.get(id(out))
-            if g is None:  # the engine never runs a node that received no gradient
-                continue
             edges = []
-            for k, (t, gi) in enumerate(zip(node.inputs, _node_vjps(node, g))):
+            for k, (t, gi) in enumerate(zip(node.inputs, sent)):
                 edge = {"to": ids[id(t)], "slot": k, "grad": None}
                 if gi is not None:
                     edge["grad"] = _array_info(gi)

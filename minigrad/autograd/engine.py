@@ -88,17 +88,28 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
 
 # ---- the walk ---------------------------------------------------------------------------
 
+def backward_steps(output: Tensor, grad_output: Any = None) -> list:
+    """The engine's backward pass as data, for tools that show it (the explorer): one
+    `(node, gradient it received, gradients it sent to each input)` per node, in the order
+    the engine runs them. Keeps the graph and touches no `.grad`."""
+    steps: list = []
+    seeds = _seeds("backward_steps", [output], grad_output, False)
+    _run([output], seeds, True, False, capture=(), observe=steps.append)
+    return steps
+
+
 def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
-         capture: Sequence[Tensor] | None = None) -> dict:
+         capture: Sequence[Tensor] | None = None, observe: Any = None) -> dict:
     """The one backward pass. Without `capture`, gradients reach the leaves' `.grad` (and
-    tensors that retain_grad); with it, they are returned by id for just those tensors."""
+    tensors that retain_grad); with it, they are returned by id for just those tensors.
+    `observe`, if given, receives each node's step (see `backward_steps`)."""
     wanted = {id(t) for t in capture} if capture is not None else None
     found: dict = {}
     pending: dict = {}      # node -> the summed gradient of its output so far
     queue: list = []
     for root, seed in zip(roots, seeds):
         _deliver(root, seed, (), pending, queue, wanted, found)
-    useful = _nodes_leading_to(capture, queue) if capture is not None else None
+    useful = _nodes_leading_to(capture, queue) if capture else None
     previous_mode, state.grad_enabled = state.grad_enabled, create_graph
     try:
         while queue:
@@ -114,6 +125,9 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 if gi is not None and t.requires_grad:
                     _deliver(t, _fit(gi, t.data, node.name), siblings, pending, queue, wanted,
                              found)
+            if observe is not None:
+                observe((node, g, [_fit(gi, t.data, node.name) if gi is not None and
+                                   t.requires_grad else None for t, gi in zip(node.inputs, grads)]))
     finally:
         state.grad_enabled = previous_mode
     return found
