@@ -143,10 +143,11 @@ class GaussianMixtureNLL(Function):
             _diagnose_mixture(op, pred, y, final=False)
         ctx.save_for_backward(pred, y)
         ctx.reduction, ctx.count = reduction, math.prod(shape)
-        a, _, _ = _log_terms(pred, y)
-        m = _max_last(a)
-        loss = -(m[..., 0] + np.log(np.exp(a - m).sum(axis=-1)))
-        value = F._reduce(loss, reduction, ctx.count)
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite value is named below
+            a, _, _ = _log_terms(pred, y)
+            m = _max_last(a)
+            loss = -(m[..., 0] + np.log(np.exp(a - m).sum(axis=-1)))
+            value = F._reduce(loss, reduction, ctx.count)
         if not np.isfinite(value).all():
             _diagnose_mixture(op, pred, y, final=True)
         return value
