@@ -217,7 +217,7 @@ class MultivariateGaussianKL(Function):
         batch, dim = _check_shapes(op, vectors, factors)
         _screen(op, vectors, factors)
         ctx.save_for_backward(mu_m, L_m, mu_gt, L_gt)
-        ctx.reduction, ctx.count = reduction, math.prod(batch)
+        ctx.reduction, ctx.count, ctx.batch = reduction, math.prod(batch), batch
         z = _solve_lower(L_m, _col(mu_gt - mu_m))
         M = _solve_lower(L_m, L_gt)
         log_det = (np.log(np.diagonal(L_m, axis1=-2, axis2=-1)).sum(-1)
@@ -246,6 +246,9 @@ class MultivariateGaussianKL(Function):
             g_L_m = (_col(1.0 / _diag(L_m, eye)) * eye - W @ np.swapaxes(M, -1, -2)
                      - w @ np.swapaxes(z, -1, -2)) * tril * s2
         if needs[3]:
+            if W.shape[:-2] != ctx.batch and ctx.reduction != "none":
+                # factors shared by many rows: their term counts once per row of the batch
+                s2 = s2 * np.ones(ctx.batch + (1, 1), L_gt.dtype)
             g_L_gt = (W - _col(1.0 / _diag(L_gt, eye)) * eye) * tril * s2
         return g_mu_m, g_L_m, g_mu_gt, g_L_gt
 
