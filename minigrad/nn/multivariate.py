@@ -26,40 +26,48 @@ from minigrad.tensor import Tensor
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-# ---- triangular kernels (slices, *, /, sum, stack, expand_dims: differentiable as written) -
+# ---- triangular kernels ----------------------------------------------------------------
+# A vector is a list of its D components, each an array of the batch shape, so every step is
+# an elementwise product, sum or quotient on whole batches (fast for the small D of a head,
+# and made only of ops that a differentiable backward may use: slices, *, -, /, stack).
 
-def _solve_lower(L: Any, B: Any) -> Any:
-    """X with L X = B for lower-triangular L (..., D, D) and B (..., D, C), row by row:
-    X_i = (B_i - sum_{j<i} L_ij X_j) / L_ii. Batch axes broadcast; entries above the
-    diagonal are never read."""
-    rows: list = []
-    for i in range(L.shape[-1]):
-        acc = B[..., i, :]
-        if i:
-            acc = acc - (np.expand_dims(L[..., i, :i], -1) * np.stack(rows, axis=-2)).sum(axis=-2)
-        rows.append(acc / np.expand_dims(L[..., i, i], -1))
-    return np.stack(rows, axis=-2)
+def _columns(v: Any) -> list:
+    return [v[..., i] for i in range(v.shape[-1])]
 
 
-def _solve_upper_t(L: Any, B: Any) -> Any:
-    """X with L^T X = B (back substitution): X_i = (B_i - sum_{j>i} L_ji X_j) / L_ii."""
-    later: list = []
-    for i in reversed(range(L.shape[-1])):
-        acc = B[..., i, :]
-        if later:
-            acc = acc - (np.expand_dims(L[..., i + 1:, i], -1)
-                         * np.stack(later, axis=-2)).sum(axis=-2)
-        later.insert(0, acc / np.expand_dims(L[..., i, i], -1))
-    return np.stack(later, axis=-2)
+def _solve_lower(L: Any, b: list) -> list:
+    """x with L x = b for lower-triangular L (..., D, D) (forward substitution):
+    x_i = (b_i - sum_{j<i} L_ij x_j) / L_ii. Entries above the diagonal are never read."""
+    x: list = []
+    for i, b_i in enumerate(b):
+        acc = b_i
+        for j in range(i):
+            acc = acc - L[..., i, j] * x[j]
+        x.append(acc / L[..., i, i])
+    return x
 
 
-def _diag(L: Any, eye: np.ndarray) -> Any:
-    """The diagonal (..., D) of L as a product with the identity and a sum."""
-    return (L * eye).sum(axis=-1)
+def _solve_upper_t(L: Any, b: list) -> list:
+    """x with L^T x = b (back substitution): x_i = (b_i - sum_{j>i} L_ji x_j) / L_ii."""
+    dim = len(b)
+    x: list = [None] * dim
+    for i in reversed(range(dim)):
+        acc = b[i]
+        for j in range(i + 1, dim):
+            acc = acc - L[..., j, i] * x[j]
+        x[i] = acc / L[..., i, i]
+    return x
 
 
-def _col(v: Any) -> Any:
-    return np.expand_dims(v, -1)
+def _matrix(entry: Any, dim: int) -> Any:
+    """The (..., D, D) array whose (i, j) entry is entry(i, j)."""
+    return np.stack([np.stack([entry(i, j) for j in range(dim)], axis=-1)
+                     for i in range(dim)], axis=-2)
+
+
+def _log_det(L: Any) -> Any:
+    """log det(L L^T) / 2 = sum_i log L_ii."""
+    return sum(np.log(L[..., i, i]) for i in range(L.shape[-1]))
 
 
 def _scale(ctx: Function, grad: Any, keep: int) -> Any:
@@ -140,7 +148,7 @@ def _screen(op: str, vectors: dict, factors: dict) -> None:
     """Cheap: positive diagonals (NaN fails too), zero upper triangles, finite values."""
     for L in factors.values():
         d = np.diagonal(L, axis1=-2, axis2=-1)
-        if (d.size and not d.min() > 0) or np.triu(L, 1).any():
+        if (d.size and not d.min() > 0) or any(L[..., i, i + 1:].any() for i in range(L.shape[-1])):
             _diagnose(op, vectors, factors, final=False)
     for x in (*vectors.values(), *factors.values()):
         if not math.isfinite(np.add.reduce(x, axis=None)):
@@ -168,9 +176,8 @@ class MultivariateGaussianNLL(Function):
         _screen(op, vectors, factors)
         ctx.save_for_backward(mu, L, y)
         ctx.reduction, ctx.count = reduction, math.prod(batch)
-        z = _solve_lower(L, _col(y - mu))[..., 0]
-        loss = (dim * _HALF_LOG_2PI + np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
-                + 0.5 * (z * z).sum(-1))
+        z = _solve_lower(L, _columns(y - mu))
+        loss = dim * _HALF_LOG_2PI + _log_det(L) + 0.5 * sum(z_i * z_i for z_i in z)
         value = F._reduce(np.broadcast_to(loss, batch), reduction, ctx.count)
         if not np.isfinite(value).all():
             _diagnose(op, vectors, factors, final=True)
@@ -180,17 +187,18 @@ class MultivariateGaussianNLL(Function):
     def backward(ctx, grad):
         mu, L, y = ctx.saved_tensors
         dim = L.shape[-1]
-        eye, tril = np.eye(dim, dtype=L.dtype), np.tril(np.ones((dim, dim), L.dtype))
-        z = _solve_lower(L, _col(y - mu))                  # (..., D, 1)
+        z = _solve_lower(L, _columns(y - mu))
         w = _solve_upper_t(L, z)                           # L^-T z
         s1 = _scale(ctx, grad, 1)
         needs = ctx.needs_input_grad
-        g_mu = -w[..., 0] * s1 if needs[0] else None
-        g_y = w[..., 0] * s1 if needs[2] else None
-        g_L = None
+        g_mu = g_y = g_L = None
+        if needs[0] or needs[2]:
+            w_vec = np.stack(w, axis=-1) * s1
+            g_mu, g_y = (-w_vec if needs[0] else None), (w_vec if needs[2] else None)
         if needs[1]:
-            g_L = ((_col(1.0 / _diag(L, eye)) * eye - w @ np.swapaxes(z, -1, -2)) * tril
-                   * _scale(ctx, grad, 2))
+            tril = np.tril(np.ones((dim, dim), L.dtype))
+            g_L = _matrix(lambda i, j: (1.0 / L[..., i, i] if i == j else 0.0) - w[i] * z[j],
+                          dim) * tril * _scale(ctx, grad, 2)
         return g_mu, g_L, g_y
 
 
@@ -218,11 +226,12 @@ class MultivariateGaussianKL(Function):
         _screen(op, vectors, factors)
         ctx.save_for_backward(mu_m, L_m, mu_gt, L_gt)
         ctx.reduction, ctx.count, ctx.batch = reduction, math.prod(batch), batch
-        z = _solve_lower(L_m, _col(mu_gt - mu_m))
-        M = _solve_lower(L_m, L_gt)
-        log_det = (np.log(np.diagonal(L_m, axis1=-2, axis2=-1)).sum(-1)
-                   - np.log(np.diagonal(L_gt, axis1=-2, axis2=-1)).sum(-1))
-        loss = 0.5 * ((M * M).sum((-2, -1)) + (z * z).sum((-2, -1)) - dim) + log_det
+        z = _solve_lower(L_m, _columns(mu_gt - mu_m))
+        frob = 0.0
+        for j in range(dim):  # column j of M = L_m^-1 L_gt
+            frob = frob + sum(m * m for m in _solve_lower(L_m, _columns(L_gt[..., :, j])))
+        loss = (0.5 * (frob + sum(z_i * z_i for z_i in z) - dim)
+                + _log_det(L_m) - _log_det(L_gt))
         value = F._reduce(np.broadcast_to(loss, batch), reduction, ctx.count)
         if not np.isfinite(value).all():
             _diagnose(op, vectors, factors, final=True)
@@ -232,24 +241,27 @@ class MultivariateGaussianKL(Function):
     def backward(ctx, grad):
         mu_m, L_m, mu_gt, L_gt = ctx.saved_tensors
         dim = L_m.shape[-1]
-        eye, tril = np.eye(dim, dtype=L_m.dtype), np.tril(np.ones((dim, dim), L_m.dtype))
-        z = _solve_lower(L_m, _col(mu_gt - mu_m))
+        tril = np.tril(np.ones((dim, dim), L_m.dtype))
+        z = _solve_lower(L_m, _columns(mu_gt - mu_m))
         w = _solve_upper_t(L_m, z)
-        M = _solve_lower(L_m, L_gt)
-        W = _solve_upper_t(L_m, M)
+        M_cols = [_solve_lower(L_m, _columns(L_gt[..., :, j])) for j in range(dim)]  # M[i][j]
+        W_cols = [_solve_upper_t(L_m, col) for col in M_cols]                         # at [j][i]
         s1, s2 = _scale(ctx, grad, 1), _scale(ctx, grad, 2)
         needs = ctx.needs_input_grad
-        g_mu_m = -w[..., 0] * s1 if needs[0] else None
-        g_mu_gt = w[..., 0] * s1 if needs[2] else None
-        g_L_m = g_L_gt = None
-        if needs[1]:
-            g_L_m = (_col(1.0 / _diag(L_m, eye)) * eye - W @ np.swapaxes(M, -1, -2)
-                     - w @ np.swapaxes(z, -1, -2)) * tril * s2
+        g_mu_m = g_mu_gt = g_L_m = g_L_gt = None
+        if needs[0] or needs[2]:
+            w_vec = np.stack(w, axis=-1) * s1
+            g_mu_m, g_mu_gt = (-w_vec if needs[0] else None), (w_vec if needs[2] else None)
+        if needs[1]:  # diag(1/L_m,ii) - W M^T - w z^T, lower triangle
+            g_L_m = _matrix(lambda i, j: (1.0 / L_m[..., i, i] if i == j else 0.0)
+                            - sum(W_cols[k][i] * M_cols[k][j] for k in range(dim))
+                            - w[i] * z[j], dim) * tril * s2
         if needs[3]:
-            if W.shape[:-2] != ctx.batch and ctx.reduction != "none":
+            if ctx.reduction != "none" and np.broadcast_shapes(L_m.shape, L_gt.shape)[:-2] != ctx.batch:
                 # factors shared by many rows: their term counts once per row of the batch
                 s2 = s2 * np.ones(ctx.batch + (1, 1), L_gt.dtype)
-            g_L_gt = (W - _col(1.0 / _diag(L_gt, eye)) * eye) * tril * s2
+            g_L_gt = _matrix(lambda i, j: W_cols[j][i] - (1.0 / L_gt[..., i, i] if i == j else 0.0),
+                             dim) * tril * s2
         return g_mu_m, g_L_m, g_mu_gt, g_L_gt
 
 
