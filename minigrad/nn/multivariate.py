@@ -60,9 +60,12 @@ def _solve_upper_t(L: Any, b: list) -> list:
 
 
 def _matrix(entry: Any, dim: int) -> Any:
-    """The (..., D, D) array whose (i, j) entry is entry(i, j)."""
-    return np.stack([np.stack([entry(i, j) for j in range(dim)], axis=-1)
-                     for i in range(dim)], axis=-2)
+    """The (..., D, D) array whose (i, j) entry is entry(i, j).
+
+    One stack along a new last axis, then a reshape: stacking rows along axis -2 instead
+    copies with a stride of D and takes about ten times as long."""
+    flat = np.stack([entry(i, j) for i in range(dim) for j in range(dim)], axis=-1)
+    return flat.reshape(flat.shape[:-1] + (dim, dim))
 
 
 def _log_det(L: Any) -> Any:
