@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             b_ratio = held["c"]["saved"] / held["f"]["saved"]
             print(f"{n:>9,} {_us(t_f):>9} {_us(t_c):>9} {t_ratio:>9.2f}   "
                   f"{_mb(held['f']['saved']):>10} {_mb(held['c']['saved']):>10} {b_ratio:>9.2f}"
-                  f"   {_mb(held['f']['new']):>9} {_mb(held['c']['new']):>9}   {_mb(peak['f']):>10} {_mb(peak['c']):>10}   "
+                  f"   {_mb(held['f']['new']):>9} {_mb(held['c']['new']):>9}   "
+                  f"{_mb(peak['f']):>10} {_mb(peak['c']):>10}   "
                   f"{held['f']['nodes']}/{held['c']['nodes']}")
             lighter = b_ratio > 1.0 or held["c"]["new"] > held["f"]["new"]
             if t_ratio <= 1.0 or not lighter:

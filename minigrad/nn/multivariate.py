@@ -260,7 +260,8 @@ class MultivariateGaussianKL(Function):
                             - sum(W_cols[k][i] * M_cols[k][j] for k in range(dim))
                             - w[i] * z[j], dim) * tril * s2
         if needs[3]:
-            if ctx.reduction != "none" and np.broadcast_shapes(L_m.shape, L_gt.shape)[:-2] != ctx.batch:
+            shared = np.broadcast_shapes(L_m.shape, L_gt.shape)[:-2] != ctx.batch
+            if shared and ctx.reduction != "none":
                 # factors shared by many rows: their term counts once per row of the batch
                 s2 = s2 * np.ones(ctx.batch + (1, 1), L_gt.dtype)
             g_L_gt = _matrix(lambda i, j: W_cols[j][i] - (1.0 / L_gt[..., i, i] if i == j else 0.0),
