@@ -12,3 +12,9 @@ from minigrad.nn.containers import MLP, Sequential
 from minigrad.nn.heads import GaussianHead, GaussianParams
 from minigrad.nn.losses import GaussianKLLoss, GaussianNLLLoss, MSELoss
 from minigrad.nn import functional, init
+from minigrad.nn.mixture import (GaussianMixtureHead, GaussianMixtureNLLLoss,
+                                 GaussianMixtureParams, mixture_density, mixture_kl_upper_bound,
+                                 mixture_kl_variational, mixture_mean, mixture_mode,
+                                 mixture_sample, mixture_variance, mixture_weights)
+from minigrad.nn.multivariate import (CholeskyParams, MultivariateGaussianHead,
+                                      MultivariateGaussianKLLoss, MultivariateGaussianNLLLoss)

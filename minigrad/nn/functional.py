@@ -385,3 +385,11 @@ class MSE(Function):
 def mse_loss(pred: Any, y: Any, reduction: str = "mean") -> Tensor:
     """Mean (or sum, or elementwise) squared error (pred - y)^2; pred and y broadcast."""
     return MSE.apply(pred, _constant_like(y, pred), reduction=reduction)
+
+
+# ---- re-exported from their own modules (mixtures, full-covariance Gaussians) -------------
+# At the bottom: those modules import this one for the shared screening and reduction helpers.
+from minigrad.nn.mixture import (gaussian_mixture_nll_loss, mixture_kl_upper_bound,  # noqa: E402
+                                 mixture_kl_variational)
+from minigrad.nn.multivariate import (multivariate_gaussian_kl_loss,  # noqa: E402
+                                      multivariate_gaussian_nll_loss)
