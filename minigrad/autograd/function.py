@@ -72,8 +72,9 @@ class Function:
             out = cls.forward(ctx, *[t.data for t in inputs], **params)
         except (ValueError, TypeError, IndexError) as err:
             raise _with_op_context(err, cls.name, inputs) from err
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
+        if type(out) is not np.ndarray:  # a NumPy scalar, from 0-d inputs
+            scalar, out = out, np.asarray(out)
+            ctx.saved_tensors = tuple(out if s is scalar else s for s in ctx.saved_tensors)
         if state.anomaly:
             check_finite(out, f"{cls.name} forward", inputs)
         if not (True in needs and state.grad_enabled) or out.dtype.kind != "f":

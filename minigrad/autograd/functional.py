@@ -167,8 +167,9 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
         if len(outs) != 1 or outs[0].size != 1:
             raise RuntimeError(f"hessian: func must return a single-element tensor, got shape "
                                f"{outs[0].shape}")
-        return _grads_or_zeros(outs, ys, [Tensor(np.ones_like(outs[0].data))], True, strict,
-                               "hessian")
+        g = _grads_or_zeros(outs, ys, [Tensor(np.ones_like(outs[0].data))], True, strict,
+                            "hessian")
+        return g if in_tuple else g[0]
 
     return jacobian(gradient, xs if in_tuple else xs[0], create_graph=create_graph, strict=strict)
 

@@ -308,7 +308,7 @@ class GaussianNLL(Function):
         ctx.save_for_backward(pred, y)
         ctx.eps, ctx.reduction, ctx.count = eps, reduction, math.prod(shape)
         mu, sigma = _unpack(pred)
-        sigma = sigma + _floor_shift(sigma, eps)
+        sigma = np.maximum(sigma, eps) if eps > 0 else sigma
         with np.errstate(over="ignore"):
             z = (y - mu) / sigma
             loss = 0.5 * z * z + np.log(sigma)
@@ -328,20 +328,14 @@ class GaussianNLL(Function):
     def backward(ctx, grad):
         pred, y = ctx.saved_tensors
         mu, sigma = _unpack(pred)
-        sigma = sigma + _floor_shift(sigma, ctx.eps)
+        # d/dsigma of the floored loss, passed straight through to the raw sigma (first
+        # order); differentiated again, the floor's max routes nothing to a floored sigma
+        sigma = np.maximum(sigma, ctx.eps) if ctx.eps > 0 else sigma
         z = (y - mu) / sigma
         w = _grad_scale(ctx, grad) / sigma
         g_y = z * w                                # (y - mu)/sigma^2, also -d/dmu
         g_pred = np.stack([-g_y, (1 - z * z) * w], axis=-1) if ctx.needs_input_grad[0] else None
         return g_pred, (g_y if ctx.needs_input_grad[1] else None)
-
-
-def _floor_shift(sigma: Any, eps: float) -> Any:
-    """How far eps raises sigma: a constant, so the gradient passes straight through."""
-    if eps <= 0:
-        return 0.0
-    value = sigma.data if isinstance(sigma, Tensor) else sigma
-    return np.maximum(eps - value, 0)
 
 
 def gaussian_nll_loss(pred: Any, y: Any, full: bool = False, eps: float = 0.0,

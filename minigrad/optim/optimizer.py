@@ -253,6 +253,10 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool) -> tuple:
     a fresh array the caller may overwrite.
     """
     grad = p.grad
+    if not isinstance(grad, np.ndarray):  # a Tensor, after backward(create_graph=True)
+        grad = grad.data
+    # the caller is about to change p in place: a graph that saved p must notice
+    p._version = getattr(p, "_version", 0) + 1
     if weight_decay == 0:
         return (-grad, True) if maximize else (grad, False)
     g = p.data * weight_decay

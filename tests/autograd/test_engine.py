@@ -519,7 +519,7 @@ def test_detect_anomaly_names_the_op_in_forward_and_backward():
 # ---- the custom-op example of docs/design.md ------------------------------------------------
 
 def test_design_doc_custom_op_example_prints_what_the_page_says(capsys):
-    page = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "design.md").read_text()
     fences = re.findall(r"^```(\w*)\n(.*?)^```$", page, re.S | re.M)  # (language, body) pairs
     examples = [(body, fences[i + 1][1]) for i, (language, body) in enumerate(fences[:-1])
                 if language == "python" and "class LeakyReLU" in body
