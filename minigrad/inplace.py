@@ -40,7 +40,8 @@ def update(t: Tensor, op: str, how: Any, value: Any) -> Tensor:
             how(data, operand, out=data, casting="same_kind")
     except (ValueError, TypeError) as err:
         shape = getattr(operand, "shape", np.shape(operand))
-        raise type(err)(
+        # NumPy raises subclasses whose constructors take more arguments: use the base type
+        raise (ValueError if isinstance(err, ValueError) else TypeError)(
             f"{op}: cannot write into the tensor of shape {t.shape} and dtype {t.dtype} with a "
             f"value of shape {shape} ({err}); the value must broadcast to the tensor's shape "
             f"(an in-place op cannot grow it) and keep its dtype kind") from None
