@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.autograd.function import clock
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
 
@@ -45,7 +46,7 @@ def update(t: Tensor, op: str, how: Any, value: Any) -> Tensor:
             f"{op}: cannot write into the tensor of shape {t.shape} and dtype {t.dtype} with a "
             f"value of shape {shape} ({err}); the value must broadcast to the tensor's shape "
             f"(an in-place op cannot grow it) and keep its dtype kind") from None
-    t._version += 1
+    clock.tick(t)
     if t.grad_fn is not None:
         t.grad_fn.output_changed = True
     return t

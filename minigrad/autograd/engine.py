@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.autograd.function import Function, check_finite
+from minigrad.autograd.function import Function, check_finite, clock
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
 
@@ -120,11 +120,22 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             grads = _node_backward(node, g, create_graph)
             if not retain_graph:
                 node.saved_tensors = None
-            siblings = grads + (g,)   # arrays a leaf's .grad must not share
             for t, gi in zip(node.inputs, grads):
-                if gi is not None and t.requires_grad:
-                    _deliver(t, _fit(gi, t.data, node.name), siblings, pending, queue, wanted,
-                             found)
+                if gi is None or not t.requires_grad:
+                    continue
+                data = t.data
+                if type(gi) is not np.ndarray or gi.shape != data.shape or gi.dtype != data.dtype:
+                    gi = _fit(gi, data, node.name)
+                fn = t.grad_fn
+                if fn is not None and wanted is None and not t._retains_grad:
+                    # the common case, spelled out (it runs for every edge): add to the pending sum
+                    if fn in pending:
+                        pending[fn] = pending[fn] + gi
+                    else:
+                        pending[fn] = gi
+                        heapq.heappush(queue, (-fn.seq, fn))
+                else:  # a leaf, a kept or a captured gradient; grads + (g,): arrays not to share
+                    _deliver(t, gi, grads + (g,), pending, queue, wanted, found)
             if observe is not None:
                 observe((node, g, [_fit(gi, t.data, node.name) if gi is not None and
                                    t.requires_grad else None for t, gi in zip(node.inputs, grads)]))
@@ -158,14 +169,20 @@ def _deliver(t: Tensor, g: Any, siblings: tuple, pending: dict, queue: list,
 def _maybe_shared(g: Any, siblings: tuple) -> bool:
     if isinstance(g, Tensor):
         return False
-    return g.base is not None or sum(other is g for other in siblings) > 1
+    if g.base is not None:
+        return True
+    count = 0
+    for other in siblings:  # a loop, not sum(...): this runs for every leaf on every step
+        if other is g:
+            count += 1
+    return count > 1
 
 
 def _node_backward(node: Function, g: Any, create_graph: bool) -> tuple:
     """Run one node's backward: on arrays, or (create_graph) on tensors wired to the graph."""
     if node.saved_tensors is None:
         raise _freed(node)
-    if node.saved_versions is not None:
+    if node.created != clock.now:  # something changed in place since the node was made
         _check_versions(node)
     if not create_graph:
         grads = node.backward(node, g)
@@ -234,11 +251,11 @@ def _nodes_leading_to(capture: Sequence[Tensor], queue: list) -> set:
 
 def _check_versions(node: Function) -> None:
     saved_ids = {id(a) for a in node.saved_tensors}
-    for t, version in zip(node.inputs, node.saved_versions):
-        if t._version != version and id(t.data) in saved_ids:
+    for t in node.inputs:
+        if t._version > node.created and id(t.data) in saved_ids:
             raise RuntimeError(
                 f"backward: a tensor of shape {t.shape} that {node.name} saved for its backward "
-                f"was changed in place afterwards (version {version} -> {t._version}), so the "
+                f"was changed in place afterwards (at version {t._version}), so the "
                 f"gradient would be wrong; do the in-place update after backward(), or use the "
                 f"out-of-place op (x = x + y instead of x += y)")
     if getattr(node, "output_changed", False) and any(a is node.out_data for a in node.saved_tensors):

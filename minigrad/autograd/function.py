@@ -24,6 +24,20 @@ from minigrad.autograd.grad_mode import state
 from minigrad.dtypes import as_array
 from minigrad.tensor import Tensor
 
+class VersionClock:
+    """Counts in-place changes, process-wide. A tensor's `_version` is the clock's value at its
+    last in-place change and a node remembers the clock at its creation, so backward checks a
+    node's saved inputs only when something changed in place since (almost never)."""
+
+    now = 0
+
+    def tick(self, t: Any) -> None:
+        self.now += 1
+        t._version = self.now
+
+
+clock = VersionClock()
+
 # Nodes are numbered as they are made. A node is always made after the nodes of its inputs,
 # so the numbering is a topological order: backward runs nodes from the highest number down.
 _node_numbers = itertools.count()
@@ -39,7 +53,7 @@ class Function:
     """
 
     __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "scope", "seq", "out_data",
-                 "saved_versions", "__dict__")
+                 "created", "__dict__")
     name = "Function"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -67,9 +81,18 @@ class Function:
                 break
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
-        needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
         try:
-            out = cls.forward(ctx, *[t.data for t in inputs], **params)
+            if len(inputs) == 1:  # the one- and two-input cases, spelled out: they are hot
+                a = inputs[0]
+                needs = ctx.needs_input_grad = (a.requires_grad,)
+                out = cls.forward(ctx, a.data, **params)
+            elif len(inputs) == 2:
+                a, b = inputs
+                needs = ctx.needs_input_grad = (a.requires_grad, b.requires_grad)
+                out = cls.forward(ctx, a.data, b.data, **params)
+            else:
+                needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                out = cls.forward(ctx, *[t.data for t in inputs], **params)
         except (ValueError, TypeError, IndexError) as err:
             raise _with_op_context(err, cls.name, inputs) from err
         if type(out) is not np.ndarray:  # a NumPy scalar, from 0-d inputs
@@ -83,8 +106,7 @@ class Function:
         ctx.scope = state.scope
         ctx.seq = next(_node_numbers)
         ctx.out_data = out
-        # versions of the inputs, to catch an in-place change to a saved array before backward
-        ctx.saved_versions = tuple([t._version for t in inputs]) if ctx.saved_tensors else None
+        ctx.created = clock.now  # to catch an in-place change to a saved array before backward
         return Tensor._make(out, True, ctx)
 
     @classmethod

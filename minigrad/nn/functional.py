@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.shape import Stack
 from minigrad.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -84,9 +85,12 @@ def _check_sigma(op: str, label: str, sigma: np.ndarray, allow_zero: bool = Fals
                      f"learning rate if an optimiser step drove it below zero")
 
 
+_TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float16, np.float32, np.float64)}
+
+
 def _all_normal(sigma: np.ndarray) -> bool:
     """Every sigma a positive normal number (NaN fails too): the cheap screen."""
-    return sigma.size == 0 or bool(sigma.min() >= np.finfo(sigma.dtype).tiny)
+    return sigma.size == 0 or bool(sigma.min() >= _TINY.get(sigma.dtype, 0.0))
 
 
 _KL_LABELS = ("mu_m", "sigma_m", "mu_gt", "sigma_gt")
@@ -170,12 +174,28 @@ def _kl_terms(mu_m: Any, s_m: Any, mu_gt: Any, s_gt: Any) -> tuple:
     return (mu_gt - mu_m) * inv, s_gt * inv, (s_gt - s_m) * inv, inv
 
 
-def _kl_value(mu_m: Any, s_m: Any, mu_gt: Any, s_gt: Any) -> Any:
-    """D = (r^2 - 1 + z^2)/2 - log r, the closed form -1/2 + log s_m - log s_gt +
-    (s_gt^2 + (mu_gt - mu_m)^2)/(2 s_m^2) in the ratios of `_kl_terms`; log r is taken as
-    log s_gt - log s_m, which neither underflows for a tiny ratio nor loses equal sigmas."""
-    z, r, d, _ = _kl_terms(mu_m, s_m, mu_gt, s_gt)
-    return 0.5 * (d * (r + 1) + z * z) - (np.log(s_gt) - np.log(s_m))
+def _kl_value(mu_m: np.ndarray, s_m: np.ndarray, mu_gt: np.ndarray, s_gt: np.ndarray) -> np.ndarray:
+    """D = (d (r + 1) + z^2)/2 - log r with the ratios of `_kl_terms` (d (r + 1) = r^2 - 1):
+    the closed form -1/2 + log s_m - log s_gt + (s_gt^2 + (mu_gt - mu_m)^2)/(2 s_m^2).
+
+    Forward only, so it may work in place: one division and four temporaries.
+    """
+    if not (mu_m.shape == s_m.shape == mu_gt.shape == s_gt.shape):
+        mu_m, s_m, mu_gt, s_gt = np.broadcast_arrays(mu_m, s_m, mu_gt, s_gt)  # views
+    inv = np.divide(1.0, s_m)
+    r = s_gt * inv
+    value = -np.log(r)
+    z = mu_gt - mu_m
+    z *= inv
+    z *= z                               # z^2
+    d = s_gt - s_m
+    d *= inv                             # d = r - 1, exactly 0 for equal sigmas
+    r += 1.0
+    d *= r                               # r^2 - 1
+    d += z
+    d *= 0.5
+    value += d
+    return value
 
 
 class GaussianKL(Function):
@@ -213,8 +233,7 @@ class GaussianKL(Function):
             _diagnose_kl(arrays, packed)
         ctx.save_for_backward(*arrays)
         ctx.packed, ctx.reduction, ctx.count = packed, reduction, math.prod(shape)
-        with np.errstate(over="ignore", invalid="ignore"):
-            value = np.broadcast_to(_kl_value(*parts), shape)
+        value = _kl_value(*parts)
         if not np.isfinite(value).all():
             _diagnose_kl(arrays, packed)
         return _reduce(value, reduction, ctx.count)
@@ -233,10 +252,10 @@ class GaussianKL(Function):
         d_s_m = -(d * (r + 1) + z * z) * w
         needs = ctx.needs_input_grad
         if ctx.packed:
-            g_pred = np.stack([d_mu_m, d_s_m], axis=-1) if needs[0] else None
+            g_pred = Stack.on(d_mu_m, d_s_m, axis=-1) if needs[0] else None
             g_target = None
             if needs[1]:
-                g_target = np.stack([-d_mu_m, d * (r + 1) * scale / parts[3]], axis=-1)
+                g_target = Stack.on(-d_mu_m, d * (r + 1) * scale / parts[3], axis=-1)
             return g_pred, g_target
         return (d_mu_m if needs[0] else None, d_s_m if needs[1] else None,
                 -d_mu_m if needs[2] else None,
@@ -334,7 +353,7 @@ class GaussianNLL(Function):
         z = (y - mu) / sigma
         w = _grad_scale(ctx, grad) / sigma
         g_y = z * w                                # (y - mu)/sigma^2, also -d/dmu
-        g_pred = np.stack([-g_y, (1 - z * z) * w], axis=-1) if ctx.needs_input_grad[0] else None
+        g_pred = Stack.on(-g_y, (1 - z * z) * w, axis=-1) if ctx.needs_input_grad[0] else None
         return g_pred, (g_y if ctx.needs_input_grad[1] else None)
 
 

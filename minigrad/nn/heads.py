@@ -8,6 +8,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.ops.elementwise import Sigmoid
+from minigrad.ops.shape import Stack
 from minigrad.nn.layers import Dense
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
@@ -38,7 +39,7 @@ class GaussianParams(Function):
     @staticmethod
     def backward(ctx, grad):
         (raw,) = ctx.saved_tensors
-        return np.stack([grad[..., 0], grad[..., 1] * Sigmoid.on(raw[..., 1])], axis=-1)
+        return Stack.on(grad[..., 0], grad[..., 1] * Sigmoid.on(raw[..., 1]), axis=-1)
 
 
 class GaussianHead(Module):

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from minigrad.autograd.grad_mode import module_scope
+from minigrad.autograd.grad_mode import state
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -170,8 +170,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward(...)")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with module_scope(self):  # the nodes made inside record this module (for the renderer)
+        # module_scope(self), spelled out as it runs for every module on every step: the nodes
+        # made inside record this module (for the renderer)
+        previous = state.scope
+        state.scope = previous + (self,)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            state.scope = previous
 
     # ---- saving and loading ------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -12,6 +12,9 @@ import numbers
 
 import numpy as np
 
+from minigrad.autograd.function import clock
+from minigrad.tensor import Tensor
+
 
 class Optimizer:
     """Base class of all optimisers.
@@ -256,7 +259,8 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool) -> tuple:
     if not isinstance(grad, np.ndarray):  # a Tensor, after backward(create_graph=True)
         grad = grad.data
     # the caller is about to change p in place: a graph that saved p must notice
-    p._version = getattr(p, "_version", 0) + 1
+    if isinstance(p, Tensor):
+        clock.tick(p)
     if weight_decay == 0:
         return (-grad, True) if maximize else (grad, False)
     g = p.data * weight_decay
