@@ -80,6 +80,7 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                self._check_grad(p)
                 g, _ = effective_grad(p, weight_decay, maximize)
                 state = self.state.get(p)
                 if not state:
