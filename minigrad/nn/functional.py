@@ -384,3 +384,10 @@ class MSE(Function):
 def mse_loss(pred: Any, y: Any, reduction: str = "mean") -> Tensor:
     """Mean (or sum, or elementwise) squared error (pred - y)^2; pred and y broadcast."""
     return MSE.apply(pred, _constant_like(y, pred), reduction=reduction)
+
+
+# ---- the functional forms a PyTorch user reaches for (torch.nn.functional's names) --------
+# Re-exported here so that `import minigrad.nn.functional as F` gives F.relu, F.linear, ...
+from minigrad.ops import log_softmax, relu, sigmoid, softmax, softplus, tanh  # noqa: E402
+from minigrad.nn.layers import linear  # noqa: E402
+from minigrad.nn.dropout import dropout  # noqa: E402
