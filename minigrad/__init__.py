@@ -23,3 +23,4 @@ from minigrad.gradcheck import GradcheckError, gradcheck
 __version__ = "0.1.0"
 from minigrad.serialization import load, save
 from minigrad import nn, optim  # noqa: E402  (mg.nn and mg.optim, as torch.nn / torch.optim)
+from minigrad import data  # noqa: E402  (mg.data, as torch.utils.data)
