@@ -44,6 +44,7 @@ if _HERE not in sys.path:  # find gaussian_data when this file is imported rathe
 
 import minigrad  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
+from minigrad.data import DataLoader, TensorDataset  # noqa: E402
 from minigrad.nn.activations import ACTIVATIONS  # noqa: E402
 from minigrad.nn.losses import GaussianKLLoss, GaussianNLLLoss  # noqa: E402
 
@@ -267,14 +268,14 @@ def looks_diverged(model: nn.Module, pred: minigrad.Tensor) -> bool:
         return not np.isfinite(np.square(pred.data.astype(np.float64))).all()
 
 
-def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data: Dataset,
-               rows: np.ndarray, config: dict) -> float:
+def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
+               x: minigrad.Tensor, target: minigrad.Tensor) -> float:
     """One minibatch: forward, backward, update. Returns the loss (inf once weights blew up)."""
     # overflow on the way to divergence is detected from the loss, so numpy need not warn
     with np.errstate(over="ignore", invalid="ignore"):
-        pred = model(minigrad.Tensor(data.x[rows]))
+        pred = model(x)
         try:
-            loss = loss_fn(pred, minigrad.Tensor(batch_target(data, rows, config["loss"])))
+            loss = loss_fn(pred, target)
         except (ValueError, FloatingPointError):  # the loss refuses non-finite predictions
             if not looks_diverged(model, pred):
                 raise
@@ -290,25 +291,27 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
           on_epoch_end: Callable | None = None) -> dict:
     """Train from epoch progress["epoch"] up to config["epochs"]; returns the updated progress.
 
-    Epoch e visits the rows in an order drawn from (seed, e) alone, so a resumed run makes
-    the very same steps as an uninterrupted one. `on_epoch_end(progress)` runs after each epoch.
+    Epoch e visits the rows in an order drawn from (seed, e) alone (its DataLoader's
+    generator), so a resumed run makes the very same steps as an uninterrupted one.
+    `on_epoch_end(progress)` runs after each epoch.
     """
-    n, size = len(data), config["batch_size"]
+    n = len(data)
+    samples = TensorDataset(data.x, batch_target(data, slice(None), config["loss"]))
     start = progress["epoch"]
     display = Progress(start, config["epochs"], n)
     try:
         for epoch in range(start, config["epochs"]):
             began = time.perf_counter()
-            order = gd.rng_for(config["seed"], gd.STREAM_SHUFFLE, epoch).permutation(n)
+            batches = DataLoader(samples, batch_size=config["batch_size"], shuffle=True,
+                                 generator=gd.rng_for(config["seed"], gd.STREAM_SHUFFLE, epoch))
             total = 0.0
-            for first in range(0, n, size):
-                rows = order[first:first + size]
-                value = train_step(model, optimizer, loss_fn, data, rows, config)
+            for x, target in batches:
+                value = train_step(model, optimizer, loss_fn, x, target)
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the loss became {value} at step {progress['step'] + 1} (epoch "
                         f"{epoch + 1}); lower --lr (now {config['lr']}) or try --optimizer adam")
-                total += value * len(rows)
+                total += value * len(x)
                 progress["step"] += 1
             seconds = time.perf_counter() - began
             progress["epoch"] = epoch + 1
