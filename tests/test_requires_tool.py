@@ -41,15 +41,22 @@ def test_a_missing_program_skips_with_install_advice(tmp_path):
     assert "Graphviz's `dot` program is not installed; install it with: apt-get install graphviz" in out
 
 
-@pytest.mark.parametrize("ci", ["true", "1"])
-def test_a_missing_program_fails_under_ci(tmp_path, ci):
-    code, out = run_pytest(tmp_path, ci=ci)
+def test_a_missing_program_fails_under_ci(tmp_path):
+    code, out = run_pytest(tmp_path, ci="true")
     assert code == 1, out
     # the marker fails in setup (an error), the fixture inside the test (a failure)
     assert "1 failed, 1 error" in out and "passed" not in out and "skipped" not in out
     assert out.count("CI is set, so a missing program fails the run") >= 2
 
 
-def test_ci_false_counts_as_local(tmp_path):
-    code, out = run_pytest(tmp_path, ci="false")
-    assert code == 0 and "2 skipped" in out, out
+@pytest.mark.parametrize("value, ci", [("true", True), ("1", True), ("yes", True),
+                                       ("", False), ("0", False), ("false", False),
+                                       ("False", False), (None, False)])
+def test_which_values_of_ci_count_as_ci(monkeypatch, value, ci):
+    from conftest import in_ci  # tests/conftest.py, loaded by pytest under this name
+
+    if value is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", value)
+    assert in_ci() is ci
