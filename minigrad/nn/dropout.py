@@ -14,7 +14,7 @@ from minigrad.tensor import Tensor
 
 
 def _check_p(owner: str, p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= float(p) <= 1:
         raise ValueError(f"{owner}: p is the probability of zeroing an element and must be in "
                          f"[0, 1], got {p!r}")
     return float(p)

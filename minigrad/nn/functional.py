@@ -388,6 +388,9 @@ def mse_loss(pred: Any, y: Any, reduction: str = "mean") -> Tensor:
 
 # ---- the functional forms a PyTorch user reaches for (torch.nn.functional's names) --------
 # Re-exported here so that `import minigrad.nn.functional as F` gives F.relu, F.linear, ...
-from minigrad.ops import log_softmax, relu, sigmoid, softmax, softplus, tanh  # noqa: E402
-from minigrad.nn.layers import linear  # noqa: E402
-from minigrad.nn.dropout import dropout  # noqa: E402
+# (`name as name` marks each as a deliberate re-export for linters and type checkers)
+from minigrad.ops import log_softmax as log_softmax, relu as relu  # noqa: E402
+from minigrad.ops import sigmoid as sigmoid, softmax as softmax  # noqa: E402
+from minigrad.ops import softplus as softplus, tanh as tanh  # noqa: E402
+from minigrad.nn.layers import linear as linear  # noqa: E402
+from minigrad.nn.dropout import dropout as dropout  # noqa: E402

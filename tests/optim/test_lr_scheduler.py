@@ -4,7 +4,6 @@ torch.optim.lr_scheduler, restated by hand over many epochs."""
 import math
 import pickle
 
-import numpy as np
 import pytest
 
 import minigrad as mg
