@@ -60,7 +60,8 @@ def default_collate(batch: Sequence[Any]) -> Any:
     """Merge a list of samples into one batch, as PyTorch's default collate does: tensors,
     arrays and numbers are stacked along a new first axis into a Tensor (Python floats as
     float64, ints as int64); tuples and lists are collated position by position (giving a
-    list), dicts key by key; anything else (e.g. strings) is returned as a list."""
+    list), dicts key by key; anything else (e.g. strings) is returned as given (for a
+    field of tuple samples, a tuple of its values)."""
     first = batch[0]
     if isinstance(first, Tensor):
         if any(t.requires_grad for t in batch):
@@ -77,8 +78,8 @@ def default_collate(batch: Sequence[Any]) -> Any:
             raise ValueError(f"default_collate: the samples of a batch have different lengths "
                              f"({sorted({len(s) for s in batch})}); every sample must hold "
                              f"the same fields")
-        return [default_collate(list(field)) for field in zip(*batch)]
-    return list(batch)
+        return [default_collate(field) for field in zip(*batch)]
+    return batch  # as PyTorch: the samples unchanged (a tuple of a field's values)
 
 
 class DataLoader:

@@ -72,7 +72,7 @@ def test_default_collate_follows_pytorchs_rules():
     assert isinstance(batch, list) and len(batch) == 4
     np.testing.assert_array_equal(batch[0].data, [[1.0, 2.0], [3.0, 4.0]])
     assert batch[1].dtype == np.int64 and batch[2].dtype == np.float64
-    assert batch[3] == ["a", "b"]
+    assert batch[3] == ("a", "b")  # PyTorch leaves strings as the tuple of the field
     d = default_collate([{"x": np.ones(2), "k": 1}, {"x": np.zeros(2), "k": 2}])
     assert d["x"].shape == (2, 2) and list(d["k"].data) == [1, 2]
     with pytest.raises(ValueError, match=r"different lengths"):
