@@ -58,8 +58,10 @@ class LRScheduler:
                                    f"pass last_epoch=-1 to start afresh")
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self._step_count = 0
-        self._is_initial = True  # the constructor's step keeps the current rates
+        self._step_count = 0  # calls to step(), as PyTorch keeps it (saved in state_dict)
+        # during the constructor's step, the schedules that multiply the current rate leave
+        # it as it is (epoch 0, or a resumed epoch whose rate the optimiser already holds)
+        self._is_initial = True
         self.step()
         self._is_initial = False
 
