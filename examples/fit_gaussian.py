@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            print("--plot needs matplotlib: pip install matplotlib (or minigrad[plot])")
+            print("--plot needs matplotlib: pip install matplotlib (or minigrad-numpy[plot])")
             return EXIT_MISSING
     timeline = None
     if args.explore:

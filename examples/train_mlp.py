@@ -59,6 +59,7 @@ if _HERE not in sys.path:  # find gaussian_data when this file is imported rathe
 
 import minigrad  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
+from minigrad.data import DataLoader, TensorDataset  # noqa: E402
 from minigrad.nn.activations import ACTIVATIONS  # noqa: E402
 from minigrad.nn.losses import GaussianKLLoss, GaussianNLLLoss  # noqa: E402
 
@@ -311,15 +312,16 @@ def looks_diverged(model: nn.Module, pred: minigrad.Tensor) -> bool:
         return not np.isfinite(np.square(pred.data.astype(np.float64))).all()
 
 
-def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data: Dataset,
-               rows: np.ndarray, config: dict, on_loss: Callable | None = None) -> float:
+def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
+               x: minigrad.Tensor, target: minigrad.Tensor, config: dict,
+               on_loss: Callable | None = None) -> float:
     """One minibatch: forward, backward, update. Returns the loss (inf once weights blew up).
     `on_loss(loss)` sees the loss tensor before backward (the --explore timeline)."""
     # overflow on the way to divergence is detected from the loss, so numpy need not warn
     with np.errstate(over="ignore", invalid="ignore"):
-        pred = model(minigrad.Tensor(data.x[rows]))
+        pred = model(x)
         try:
-            loss = loss_fn(pred, minigrad.Tensor(batch_target(data, rows, config["loss"])))
+            loss = loss_fn(pred, target)
         except (ValueError, FloatingPointError) as err:
             # the targets were checked to be finite, so the predictions are what the loss
             # refuses: weights that overflow, or a sigma squeezed to its floor under a huge mu
@@ -340,11 +342,13 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
           on_epoch_end: Callable | None = None, on_loss: Callable | None = None) -> dict:
     """Train from epoch progress["epoch"] up to config["epochs"]; returns the updated progress.
 
-    Epoch e visits the rows in an order drawn from (seed, e) alone, so a resumed run makes
-    the very same steps as an uninterrupted one. `on_epoch_end(progress)` runs after each epoch;
-    `on_loss(step, loss)` sees each step's loss tensor before its backward.
+    Epoch e visits the rows in an order drawn from (seed, e) alone (its DataLoader's
+    generator), so a resumed run makes the very same steps as an uninterrupted one.
+    `on_epoch_end(progress)` runs after each epoch; `on_loss(step, loss)` sees each step's
+    loss tensor before its backward.
     """
-    n, size = len(data), config["batch_size"]
+    n = len(data)
+    samples = TensorDataset(data.x, batch_target(data, slice(None), config["loss"]))
     start = progress["epoch"]
     names = figure_names(config)
     # the yardstick for "exploded": the figure of the model this run starts from
@@ -355,17 +359,17 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
     try:
         for epoch in range(start, config["epochs"]):
             began = time.perf_counter()
-            order = gd.rng_for(config["seed"], gd.STREAM_SHUFFLE, epoch).permutation(n)
+            batches = DataLoader(samples, batch_size=config["batch_size"], shuffle=True,
+                                 generator=gd.rng_for(config["seed"], gd.STREAM_SHUFFLE, epoch))
             total = 0.0
-            for first in range(0, n, size):
-                rows = order[first:first + size]
+            for x, target in batches:
                 hook = None if on_loss is None else functools.partial(on_loss, progress["step"])
-                value = train_step(model, optimizer, loss_fn, data, rows, config, hook)
+                value = train_step(model, optimizer, loss_fn, x, target, config, hook)
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the loss became {value} at step {progress['step'] + 1} (epoch "
                         f"{epoch + 1}); lower --lr (now {config['lr']}) or try --optimizer adam")
-                total += value * len(rows)
+                total += value * len(x)
                 progress["step"] += 1
             seconds = time.perf_counter() - began
             progress["epoch"] = epoch + 1

@@ -28,7 +28,7 @@ try:
 except ImportError as err:  # minigrad itself never needs graphviz, only this module does
     raise ImportError(
         "minigrad.viz needs the graphviz Python package: pip install graphviz "
-        "(or pip install minigrad[viz]); rendering to .svg/.png/.pdf also needs the Graphviz "
+        "(or pip install 'minigrad-numpy[viz]'); rendering to .svg/.png/.pdf also needs the Graphviz "
         "program `dot` (apt-get install graphviz, brew install graphviz, conda install graphviz)"
     ) from err
 

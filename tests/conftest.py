@@ -1,9 +1,17 @@
-"""Shared test helper: one call checks an op's forward against NumPy and its gradient
-against minigrad's own `gradcheck` (finite differences), so an op case is one line.
+"""Shared test helpers.
 
-Test modules get it through the `check_op` fixture (tests/ has no __init__.py, so a
-fixture is the one way to share code between directories).
+- `check_op`: one call checks an op's forward against NumPy and its gradient against
+  minigrad's own `gradcheck` (finite differences), so an op case is one line.
+- `@pytest.mark.requires_tool("dot")` (or the `require_tool` fixture): a test that needs a
+  program outside Python skips when it is missing, with a reason saying how to install it;
+  with the environment variable CI set (`.ci/run` sets it) a missing program FAILS instead,
+  so CI cannot pass by skipping. Add a program to `TOOLS` to reuse the pattern.
+
+Test modules get these through fixtures and markers (tests/ has no __init__.py, so that
+is the one way to share code between directories).
 """
+import os
+import shutil
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -54,3 +62,49 @@ def check_op_fixture() -> Callable[..., mg.Tensor]:
 def random_inputs_fixture() -> Callable[..., list]:
     """`random_inputs(shapes, low, high, seed)`: reproducible float64 arrays."""
     return random_inputs
+
+
+# ---- programs outside Python: skip locally, fail in CI ------------------------------------
+
+# name -> (is it available?, what it is, how to install it)
+TOOLS: dict = {
+    "dot": (lambda: shutil.which("dot") is not None, "Graphviz's `dot` program",
+            "apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+            "conda install graphviz, or https://graphviz.org/download/"),
+}
+
+
+def in_ci() -> bool:
+    """True when the environment variable CI is set to anything but "", "0" or "false"."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
+def require_tool(name: str) -> None:
+    """Return if the program `name` of TOOLS is available; else skip the test with a reason
+    that says how to install it, or fail it when running in CI."""
+    available, what, how = TOOLS[name]
+    if available():
+        return
+    message = f"{what} is not installed; install it with: {how}"
+    if in_ci():
+        pytest.fail(f"{message} (CI is set, so a missing program fails the run instead of "
+                    f"skipping)", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line(
+        "markers", "requires_tool(name): the test needs an external program from "
+                   "conftest.TOOLS; skipped when missing, failed when missing under CI")
+
+
+def pytest_runtest_setup(item: Any) -> None:
+    for mark in item.iter_markers("requires_tool"):
+        for name in mark.args:
+            require_tool(name)
+
+
+@pytest.fixture(scope="session", name="require_tool")
+def require_tool_fixture() -> Callable[[str], None]:
+    """`require_tool("dot")` inside a test: skip (locally) or fail (CI) if it is missing."""
+    return require_tool

@@ -6,12 +6,13 @@ weight initialisation (`nn.init`) and the functional forms (`nn.functional`).
 """
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.module import IncompatibleKeys, Module
-from minigrad.nn.layers import Affine, Dense
+from minigrad.nn.layers import Affine, Dense, Linear
+from minigrad.nn.dropout import Dropout
 from minigrad.nn.activations import ReLU, Sigmoid, Softplus, Tanh
 from minigrad.nn.containers import MLP, Sequential
 from minigrad.nn.heads import GaussianHead, GaussianParams
 from minigrad.nn.losses import GaussianKLLoss, GaussianNLLLoss, MSELoss
-from minigrad.nn import functional, init
+from minigrad.nn import functional, init, utils
 from minigrad.nn.mixture import (GaussianMixtureHead, GaussianMixtureNLLLoss,
                                  GaussianMixtureParams, mixture_density, mixture_kl_upper_bound,
                                  mixture_kl_variational, mixture_mean, mixture_mode,

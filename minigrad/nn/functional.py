@@ -406,3 +406,12 @@ from minigrad.nn.mixture import (gaussian_mixture_nll_loss, mixture_kl_upper_bou
                                  mixture_kl_variational)
 from minigrad.nn.multivariate import (multivariate_gaussian_kl_loss,  # noqa: E402
                                       multivariate_gaussian_nll_loss)
+
+# ---- the functional forms a PyTorch user reaches for (torch.nn.functional's names) --------
+# Re-exported here so that `import minigrad.nn.functional as F` gives F.relu, F.linear, ...
+# (`name as name` marks each as a deliberate re-export for linters and type checkers)
+from minigrad.ops import log_softmax as log_softmax, relu as relu  # noqa: E402
+from minigrad.ops import sigmoid as sigmoid, softmax as softmax  # noqa: E402
+from minigrad.ops import softplus as softplus, tanh as tanh  # noqa: E402
+from minigrad.nn.layers import linear as linear  # noqa: E402
+from minigrad.nn.dropout import dropout as dropout  # noqa: E402

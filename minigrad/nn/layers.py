@@ -1,6 +1,8 @@
-"""`Dense`, the fully connected layer, and `Affine`, the fused op it runs: x @ W + b."""
+"""The fully connected layers `Dense` (weight (in, out)) and `Linear` (PyTorch's (out, in)),
+the fused op both run, `Affine`: x @ W + b, and its functional form `linear`."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -15,19 +17,26 @@ from minigrad.tensor import Tensor
 
 class Affine(Function):
     """y = x @ W (+ b) for x of shape (..., in), W (in, out), b (out,), in one node;
-    dx = g @ W^T, dW = x^T g and db = g, both summed over the leading axes of x."""
+    dx = g @ W^T, dW = x^T g and db = g, both summed over the leading axes of x.
+
+    With `transposed=True` the weight is stored (out, in), PyTorch's layout (nn.Linear):
+    y = x @ W^T (+ b), dx = g @ W and dW = g^T x.
+    """
 
     name = "Affine"
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None):
-        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[0]:
+    def forward(ctx, x, weight, bias=None, transposed=False):
+        fan_in = weight.shape[-1] if transposed else weight.shape[0]
+        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != fan_in:
+            layout = "(out_features, in_features)" if transposed else "(in_features, out_features)"
             raise ValueError(
                 f"Affine: x of shape {x.shape} and weight of shape {weight.shape} do not fit: "
-                f"the weight must be (in_features, out_features) and x's last axis in_features"
+                f"the weight must be {layout} and x's last axis in_features"
             )
         ctx.save_for_backward(x, weight)
-        out = x @ weight
+        ctx.transposed = transposed
+        out = x @ (weight.T if transposed else weight)
         if bias is not None:
             out += bias  # `out` is fresh, so adding in place saves one array per call
         return out
@@ -36,11 +45,15 @@ class Affine(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        grad_x = grad @ weight.T if needs[0] else None
+        grad_x = None
+        if needs[0]:
+            grad_x = grad @ (weight if ctx.transposed else weight.T)
         # every leading axis of x is a batch axis: flatten them into one
         if grad.ndim != 2:
             grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
-        grad_w = x.T @ grad if needs[1] else None
+        grad_w = None
+        if needs[1]:
+            grad_w = grad.T @ x if ctx.transposed else x.T @ grad
         if len(needs) == 2:
             return grad_x, grad_w
         # np.add.reduce is .sum() without its Python wrapper (it runs every step); on tensors
@@ -98,3 +111,59 @@ class Dense(Module):
 
     def describe(self) -> str:
         return f"Dense({self.in_features}->{self.out_features})"
+
+
+class Linear(Module):
+    """torch.nn.Linear: y = x @ weight^T + bias, for x of shape (..., in_features).
+
+    `weight` is (out_features, in_features), PyTorch's layout, so a state dict moves between
+    minigrad and PyTorch without transposes; `bias` is (out_features,). Both start as PyTorch
+    starts them: U(-1/sqrt(in_features), 1/sqrt(in_features)) (its kaiming_uniform_ with
+    a = sqrt(5)), drawn from minigrad's generator (`minigrad.manual_seed`). Runs the same
+    fused `Affine` node as `Dense`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        for label, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"Linear: {label} must be a positive integer, got {n!r}")
+        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        bound = 1.0 / math.sqrt(self.in_features)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
+        nn_init.uniform_(self.weight, -bound, bound)
+        self.bias = None
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype=dtype))
+            nn_init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor._make(as_array(x), False, None)
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(
+                f"{self.describe()}: input has shape {shape}, its last axis must be "
+                f"{self.in_features} (in_features)"
+            )
+        if self.bias is None:
+            return Affine.apply(x, self.weight, transposed=True)
+        return Affine.apply(x, self.weight, self.bias, transposed=True)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+    def describe(self) -> str:
+        return f"Linear({self.in_features}->{self.out_features})"
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
+    """torch.nn.functional.linear: input @ weight^T + bias, weight (out, in), one Affine node;
+    d/dinput = g @ weight, d/dweight = g^T input, d/dbias = g summed over the batch."""
+    if bias is None:
+        return Affine.apply(input, weight, transposed=True)
+    return Affine.apply(input, weight, bias, transposed=True)

@@ -50,7 +50,14 @@ class GaussianNLLLoss(Module):
         self.full, self.eps = bool(full), float(eps)
         self.reduction = F.check_reduction(type(self).__name__, reduction)
 
-    def forward(self, pred: Any, y: Any) -> Tensor:
+    def forward(self, pred: Any, y: Any, *extra: Any) -> Tensor:
+        if extra:
+            # torch.nn.GaussianNLLLoss is called as (input, target, var); say how ours differs
+            raise TypeError(
+                f"GaussianNLLLoss takes (pred, y), got {2 + len(extra)} arguments: "
+                f"PyTorch's (mu, y, var) call does not apply. minigrad packs the Gaussian into "
+                f"one pred of shape (..., 2) = [mu, sigma], with sigma the standard deviation, "
+                f"not the variance: loss_fn(mg.stack([mu, var ** 0.5], axis=-1), y)")
         return F.gaussian_nll_loss(pred, y, full=self.full, eps=self.eps,
                                    reduction=self.reduction)
 

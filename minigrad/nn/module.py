@@ -151,10 +151,15 @@ class Module:
         return sum(p.data.size for p in self.parameters())
 
     # ---- training helpers --------------------------------------------------------------
-    def zero_grad(self) -> None:
-        """Set every parameter's `.grad` to None (the next backward writes it afresh)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's `.grad`: to None (the default; the next backward writes it
+        afresh), or with `set_to_none=False` fill the existing arrays with zeros in place,
+        as torch.nn.Module.zero_grad does."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.fill(0)
 
     def train(self, mode: bool = True) -> "Module":
         """Set `.training` on this module and all below it; returns self."""

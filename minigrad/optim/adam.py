@@ -58,15 +58,26 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_options(self, options: dict) -> None:
+        owner = type(self).__name__
         for name in ("lr", "eps", "weight_decay"):
-            check_non_negative("Adam", name, options[name])
+            check_non_negative(owner, name, options[name])
         betas = options["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: invalid betas {betas!r}: must be a pair (beta1, beta2)")
+            raise ValueError(f"{owner}: invalid betas {betas!r}: must be a pair (beta1, beta2)")
         for i, beta in enumerate(betas):
-            check_real("Adam", f"betas[{i}]", beta)
+            check_real(owner, f"betas[{i}]", beta)
             if not 0 <= beta < 1:
-                raise ValueError(f"Adam: invalid betas[{i}] {beta}: must be in [0, 1)")
+                raise ValueError(f"{owner}: invalid betas[{i}] {beta}: must be in [0, 1)")
+
+    def _state_of(self, p: Any, amsgrad: bool) -> dict:
+        """``state[p]``, created with zero moments on the parameter's first step."""
+        state = self.state.get(p)
+        if not state:
+            state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
+                                     "exp_avg_sq": np.zeros_like(p.data)}
+        if amsgrad and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        return state
 
     def _check_state(self, where: str, state: dict, param: Any) -> None:
         owner = type(self).__name__
@@ -92,30 +103,32 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                self._check_grad(p)
                 g, _ = effective_grad(p, weight_decay, maximize)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
-                                             "exp_avg_sq": np.zeros_like(p.data)}
-                if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
-                state["step"] = t = state["step"] + 1
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                work = np.empty_like(p.data)  # the one scratch array of this update
-
-                m *= beta1
-                m += np.multiply(g, 1 - beta1, out=work)
-                v *= beta2
-                np.multiply(g, g, out=work)
-                work *= 1 - beta2
-                v += work
-                if amsgrad:
-                    v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-
-                denom = np.sqrt(v, out=work)
-                denom /= math.sqrt(1 - beta2 ** t)
-                denom += eps
-                update = np.divide(m, denom, out=work)
-                update *= lr / (1 - beta1 ** t)
-                p.data -= update
+                adam_update(p, g, self._state_of(p, amsgrad), lr, beta1, beta2, eps, amsgrad)
         return loss
+
+
+def adam_update(p: Any, g: np.ndarray, state: dict, lr: float, beta1: float, beta2: float,
+                eps: float, amsgrad: bool) -> None:
+    """One Adam update of ``p.data`` in place from the (already decayed/negated) gradient ``g``:
+    the moment updates and the bias-corrected step of ``Adam``'s docstring. Shared by AdamW."""
+    state["step"] = t = state["step"] + 1
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    work = np.empty_like(p.data)  # the one scratch array of this update
+
+    m *= beta1
+    m += np.multiply(g, 1 - beta1, out=work)
+    v *= beta2
+    np.multiply(g, g, out=work)
+    work *= 1 - beta2
+    v += work
+    if amsgrad:
+        v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+
+    denom = np.sqrt(v, out=work)
+    denom /= math.sqrt(1 - beta2 ** t)
+    denom += eps
+    update = np.divide(m, denom, out=work)
+    update *= lr / (1 - beta1 ** t)
+    p.data -= update

@@ -42,6 +42,10 @@ class Optimizer:
         self.param_groups = []
         self.state = {}
 
+        if callable(getattr(params, "parameters", None)):
+            # a PyTorch habit: optim.SGD(model, ...) instead of optim.SGD(model.parameters(), ...)
+            raise TypeError(f"{type(self).__name__}: got the {type(params).__name__} module itself; "
+                            f"pass its parameters instead: {type(self).__name__}(model.parameters(), ...)")
         if _is_param(params) or isinstance(params, (dict, str)):
             raise TypeError(f"{type(self).__name__}: params should be an iterable of parameters or of dicts, "
                             f"but got {type(params).__name__}")
@@ -106,6 +110,21 @@ class Optimizer:
 
     def _check_options(self, options: dict) -> None:
         """Raise ValueError if an option value is invalid. Subclasses override."""
+
+    def _check_grad(self, p: Any) -> None:
+        """Raise ValueError naming the parameter if ``p.grad`` does not have ``p``'s shape
+        (a gradient written by hand, not by backward), instead of a raw broadcasting error."""
+        grad = p.grad
+        if getattr(grad, "shape", None) == p.data.shape:
+            return
+        where = next(f"parameter {i} of group {g}" for g, group in enumerate(self.param_groups)
+                     for i, q in enumerate(group["params"]) if q is p)
+        name = getattr(p, "name", None)
+        label = f"{name!r} ({where})" if name else where
+        raise ValueError(f"{type(self).__name__}.step: {label} has shape {p.data.shape} but its .grad "
+                         f"has shape {getattr(grad, 'shape', type(grad).__name__)}; a gradient must "
+                         f"have its parameter's shape (set it with backward(), or assign an array "
+                         f"of shape {p.data.shape})")
 
     def _check_state(self, where: str, state: dict, param: Any) -> None:
         """Raise ValueError if one parameter's loaded (non-empty) state cannot be used by

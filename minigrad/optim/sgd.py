@@ -79,6 +79,7 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                self._check_grad(p)
                 g, owned = effective_grad(p, weight_decay, maximize)
                 if momentum != 0:
                     state = self.state.get(p)

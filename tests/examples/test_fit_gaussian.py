@@ -1,7 +1,6 @@
 """examples/fit_gaussian.py: the two-node network follows the tutorial's update step for step."""
 import importlib.util
 import pathlib
-import shutil
 import sys
 
 import numpy as np
@@ -110,7 +109,7 @@ def test_plot_without_matplotlib_exits_2(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     assert fg.main(["--plot", str(tmp_path / "out.png")]) == 2
     assert capsys.readouterr().out.strip() == \
-        "--plot needs matplotlib: pip install matplotlib (or minigrad[plot])"
+        "--plot needs matplotlib: pip install matplotlib (or minigrad-numpy[plot])"
     assert not (tmp_path / "out.png").exists()
 
 
@@ -146,7 +145,7 @@ def test_graph_draws_both_passes_of_the_first_step(tmp_path, capsys):
     assert "grad -9" in source  # dD/dsigma_m = 1 - (1 + 3^2)/1 at the start
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+@pytest.mark.requires_tool("dot")
 def test_graph_renders_an_svg(tmp_path):
     pytest.importorskip("graphviz")
     out = tmp_path / "g.svg"

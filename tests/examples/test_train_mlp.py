@@ -37,6 +37,7 @@ def without_times(figures):
 
 # ---- a normal run -----------------------------------------------------------------------
 
+@pytest.mark.requires_tool("dot")  # the run writes graph.svg
 def test_a_short_run_learns_and_writes_everything(tmp_path, capsys):
     status = train_mlp.main([*TINY[:-2], "--epochs", "6", "--out", str(tmp_path / "run")])
     assert status == 0

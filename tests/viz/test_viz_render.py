@@ -56,6 +56,7 @@ def node_with(nodes, first_line):
 
 # ---- the tutorial's two-node network ------------------------------------------------------
 
+@pytest.mark.requires_tool("dot")
 def test_two_node_network_forward_left_backward_right(tmp_path):
     loss, mu, sigma = two_node_network()
     path = viz.render(loss, tmp_path / "two.svg", mode="both")
@@ -80,6 +81,7 @@ def test_two_node_network_forward_left_backward_right(tmp_path):
 
 # ---- an MLP with a Gaussian head ----------------------------------------------------------
 
+@pytest.mark.requires_tool("dot")
 def test_mlp_forward_clusters_hold_their_parameters(tmp_path):
     loss, model, _ = mlp_graph()
     nodes, clusters = read_svg(viz.render(loss, tmp_path / "mlp.svg"))
@@ -101,6 +103,7 @@ def test_mlp_forward_clusters_hold_their_parameters(tmp_path):
     assert not inside(kl_box, clusters["Sequential(2)"])
 
 
+@pytest.mark.requires_tool("dot")
 def test_mlp_backward_shows_the_gradients_backward_computes(tmp_path):
     loss, model, _ = mlp_graph()
     nodes, _ = read_svg(viz.render(loss, tmp_path / "mlp_back.svg", mode="backward"))
@@ -116,6 +119,7 @@ def test_mlp_backward_shows_the_gradients_backward_computes(tmp_path):
     assert "x" not in [v[0][0] for v in nodes.values()]  # no gradient reaches the data
 
 
+@pytest.mark.requires_tool("dot")
 def test_mlp_collapsed_draws_boxes_not_clusters(tmp_path):
     loss, model, _ = mlp_graph()
     nodes, clusters = read_svg(viz.render(loss, tmp_path / "mlp_small.svg", collapse=True))
@@ -128,6 +132,7 @@ def test_mlp_collapsed_draws_boxes_not_clusters(tmp_path):
     assert len(nodes) == 16
 
 
+@pytest.mark.requires_tool("dot")
 def test_mlp_both_keeps_each_pass_on_its_side(tmp_path):
     loss, model, _ = mlp_graph()
     nodes, clusters = read_svg(viz.render(loss, tmp_path / "mlp_both.svg", mode="both",
@@ -139,6 +144,7 @@ def test_mlp_both_keeps_each_pass_on_its_side(tmp_path):
     assert "1.linear: Dense(8->2) backward" in [v[0][0] for v in nodes.values()]
 
 
+@pytest.mark.requires_tool("dot")
 def test_two_thousand_nodes_render(tmp_path):
     mg.manual_seed(0)
     model = nn.MLP([4] + [4] * 340)  # 6 nodes a layer, and 682 module clusters: dot's hard case
@@ -149,6 +155,7 @@ def test_two_thousand_nodes_render(tmp_path):
 
 # ---- formats and errors -------------------------------------------------------------------
 
+@pytest.mark.requires_tool("dot")
 def test_formats_by_extension(tmp_path):
     loss, _, _ = two_node_network()
     assert open(viz.render(loss, tmp_path / "g.png"), "rb").read(4) == b"\x89PNG"
@@ -171,6 +178,7 @@ def test_missing_dot_says_how_to_install_it(tmp_path, monkeypatch):
     assert "GaussianKLLoss" in (tmp_path / "g.dot").read_text()
 
 
+@pytest.mark.requires_tool("dot")
 def test_names_with_special_characters_survive_dot(tmp_path):
     a = mg.Tensor(1.0, requires_grad=True, name='a "quoted" <name> \\ & more')
     nodes, _ = read_svg(viz.render(a * 2.0, tmp_path / "odd.svg"))
@@ -186,4 +194,4 @@ def test_import_minigrad_needs_no_graphviz():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, env={**os.environ})
     assert result.returncode == 0, result.stderr
-    assert "pip install graphviz" in result.stdout and "pip install minigrad[viz]" in result.stdout
+    assert "pip install graphviz" in result.stdout and "pip install 'minigrad-numpy[viz]'" in result.stdout
