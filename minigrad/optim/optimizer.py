@@ -275,7 +275,7 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool) -> tuple:
     a fresh array the caller may overwrite.
     """
     grad = p.grad
-    if not isinstance(grad, np.ndarray):  # a Tensor, after backward(create_graph=True)
+    if isinstance(grad, Tensor):  # after backward(create_graph=True)
         grad = grad.data
     # the caller is about to change p in place: a graph that saved p must notice
     if isinstance(p, Tensor):
