@@ -144,7 +144,7 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     option(run, "--resume", None, "continue the run saved in this checkpoint", metavar="CKPT")
     option(run, "--eval", None, "only evaluate this checkpoint", metavar="CKPT")
     option(run, "--export", None, "also write the trained (or --eval) model to this ONNX file "
-           "(needs the onnx package: pip install 'minigrad[export]'); serve it with "
+           "(needs the onnx package: pip install 'minigrad-numpy[export]'); serve it with "
            "examples/serve_onnx.py", metavar="FILE")
     return p
 
@@ -804,7 +804,7 @@ def check_export(config: dict) -> None:
     try:
         import onnx  # noqa: F401
     except ImportError:
-        raise UsageError("--export needs the onnx package: pip install 'minigrad[export]'") \
+        raise UsageError("--export needs the onnx package: pip install 'minigrad-numpy[export]'") \
             from None
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):

@@ -87,7 +87,7 @@ def _require_onnx() -> Any:
     except ImportError:
         raise ImportError(
             "minigrad.export.to_onnx needs the onnx package, an optional extra: "
-            "pip install 'minigrad[export]' (or pip install onnx)"
+            "pip install 'minigrad-numpy[export]' (or pip install onnx)"
         ) from None
     return onnx
 

@@ -9,8 +9,7 @@ import sys
 import pytest
 
 pytest.importorskip("graphviz")
-if shutil.which("dot") is None:
-    pytest.skip("the Graphviz program `dot` is not installed", allow_module_level=True)
+pytestmark = pytest.mark.requires_tool("dot")  # skips locally without dot, fails in CI
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 sys.path.insert(0, os.path.abspath(EXAMPLES))

@@ -67,7 +67,7 @@ def test_export_problems_stop_the_run_before_training(tmp_path, capsys, monkeypa
     monkeypatch.setitem(sys.modules, "onnx", None)
     status = train_mlp.main([*TINY, "--out", str(tmp_path / "run"), "--export",
                              str(tmp_path / "m.onnx")])
-    assert status == 2 and "pip install 'minigrad[export]'" in capsys.readouterr().err
+    assert status == 2 and "pip install 'minigrad-numpy[export]'" in capsys.readouterr().err
 
 
 def test_eval_exports_a_checkpoint_without_training(tmp_path, capsys):

@@ -11,8 +11,7 @@ import pytest
 import minigrad as mg
 
 viz = pytest.importorskip("minigrad.viz")
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
-                               reason="needs Graphviz's dot: apt-get install graphviz")
+needs_dot = pytest.mark.requires_tool("dot")
 
 
 def chain(n):
