@@ -183,7 +183,7 @@ def _kl_value(mu_m: np.ndarray, s_m: np.ndarray, mu_gt: np.ndarray, s_gt: np.nda
     if not (mu_m.shape == s_m.shape == mu_gt.shape == s_gt.shape):
         mu_m, s_m, mu_gt, s_gt = np.broadcast_arrays(mu_m, s_m, mu_gt, s_gt)  # views
     inv = np.divide(1.0, s_m)
-    r = s_gt * inv
+    r = s_gt / s_m                       # divided, not s_gt * inv: exactly 1 for equal sigmas
     value = -np.log(r)
     z = mu_gt - mu_m
     z *= inv

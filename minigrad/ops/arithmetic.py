@@ -102,8 +102,9 @@ class Pow(Function):
         if need_a:
             if np.ndim(b) == 0 and not isinstance(b, Tensor) and b == 2:  # x**2: skip a**1
                 grad_a = grad * (2 * a)
-            else:
-                grad_a = np.where(b == 0, 0, grad * b * a ** (b - 1))
+            else:  # a = 0 gives inf or nan in the branch b = 0 never takes: no warning
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    grad_a = np.where(b == 0, 0, grad * b * a ** (b - 1))
         if need_b:
             # log a, with log 0 = -inf spelled out so no branch ever evaluates log(0)
             log_a = np.where(a == 0, -np.inf, np.log(np.where(a == 0, 1, a)))

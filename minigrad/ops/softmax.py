@@ -42,7 +42,8 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         shifted = _shifted(x, axis, "LogSoftmax")
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        with np.errstate(divide="ignore"):  # log of an empty sum: only for an empty axis
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
