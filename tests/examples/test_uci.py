@@ -1,5 +1,6 @@
 """examples/uci.py and examples/uci_data.py: loaders, splits, scores, mixture, pseudo-targets,
 the command line's exit codes, and a small real run on yacht."""
+import functools
 import gzip
 import json
 import math
@@ -18,10 +19,16 @@ import uci_data as ud  # noqa: E402
 
 # ---- loaders ----------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)
+def loaded(name):
+    """Each file read once for the whole module (protein takes a second or two)."""
+    return ud.load(name)
+
+
 @pytest.mark.parametrize("name", list(ud.SPECS))
 def test_every_data_set_loads_with_its_published_shape(name):
     spec = ud.SPECS[name]
-    data = ud.load(name)
+    data = loaded(name)
     assert data.x.shape == (spec.rows, len(spec.features))
     assert data.y.shape == (spec.rows,)
     assert np.isfinite(data.x).all() and np.isfinite(data.y).all()
@@ -34,10 +41,10 @@ def test_the_target_column_is_the_one_the_readme_names():
         first = [float(v) for v in handle.readline().split()]
     assert yacht.y[0] == first[6] and list(yacht.x[0]) == first[:6]
     # naval: column 16 is the target, column 17 (the second target) is not an input
-    naval = ud.load("naval-propulsion-plant")
+    naval = loaded("naval-propulsion-plant")
     assert naval.x.shape[1] == 16 and 0.95 <= naval.y.min() and naval.y.max() <= 1.0
     # protein: RMSD (last column, 0..21 angstrom) is the target, F1 (thousands) an input
-    protein = ud.load("protein-tertiary-structure")
+    protein = loaded("protein-tertiary-structure")
     assert protein.y.max() < 25 and protein.x[:, 0].mean() > 1000
 
 
