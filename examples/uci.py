@@ -10,7 +10,8 @@ protein); inputs and target standardised with the training part only; one hidden
 50 ReLU units (100 for protein) and a GaussianHead (sigma = softplus + 1e-6); Gaussian
 negative log-likelihood; Adam; batch size 100; 40 epochs (20 for protein). Adam's learning
 rate, which the protocol leaves free, is LEARNING_RATE below (0.01, or 0.003 where a data
-set's thousands of steps per network make 0.01 too noisy).
+set's thousands of steps per network make 0.01 too noisy); the initial weights are
+PyTorch's default for a linear layer (fan_in_uniform_ below).
 
 Each split trains a deep ensemble of M networks (different seeds, different batch orders);
 its first member is also scored alone as the single network. The ensemble predicts the
@@ -119,6 +120,11 @@ def check_args(args: argparse.Namespace) -> list[str]:
             raise UsageError(f"--{option} must be at least 1, got {value}")
     if args.seed < 0:
         raise UsageError(f"--seed must be 0 or more, got {args.seed}")
+    # checked now rather than after a long run
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        raise UsageError(f"--json {args.json}: its folder does not exist; create it first")
+    if args.plots and os.path.exists(args.plots) and not os.path.isdir(args.plots):
+        raise UsageError(f"--plots {args.plots}: is a file, not a folder")
     return names
 
 

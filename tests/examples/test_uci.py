@@ -228,6 +228,8 @@ def test_the_model_is_one_relu_layer_and_a_gaussian_head_with_fan_in_init():
     (["--dataset", "yacht", "--ensemble", "0"], "--ensemble must be at least 1"),
     (["--dataset", "yacht", "--epochs", "0"], "--epochs must be at least 1"),
     (["--dataset", "yacht", "--loss", "kl", "--k", "0"], "--k must be at least 1"),
+    (["--dataset", "yacht", "--json", "/no/such/folder/out.json"], "its folder does not exist"),
+    (["--dataset", "yacht", "--plots", __file__], "is a file, not a folder"),
 ])
 def test_bad_options_exit_2_and_say_why(argv, message, capsys):
     assert uci.main(argv) == 2
