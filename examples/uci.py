@@ -133,10 +133,10 @@ def check_args(args: argparse.Namespace) -> list[str]:
 def fan_in_uniform_(weight: Any) -> Any:
     """Fill a (fan_in, fan_out) weight from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), in place.
 
-    PyTorch's default for nn.Linear, which the published re-runs inherited. It starts the
-    head's outputs 2.4 times narrower than Xavier (and the hidden layer's than He), so all
-    inputs begin near one prediction; with He/Xavier, yacht's ensemble NLL after the
-    protocol's 40 epochs was 3.1 instead of 1.4 (docs/real-data.md).
+    The default of PyTorch's nn.Linear (for the weight). Its bound is 2.4 times smaller
+    than Xavier's for the head (and He's for the hidden layer), so all inputs begin near one
+    prediction; with He/Xavier, yacht's ensemble NLL after the protocol's 40 epochs was 3.1
+    instead of 1.4 (docs/real-data.md).
     """
     bound = 1.0 / math.sqrt(weight.shape[0])
     return nn.init.uniform_(weight, -bound, bound)
