@@ -6,8 +6,8 @@ Dense(4, 50) -> ReLU -> Dense(50, 2) with sigma = softplus + 1e-6, Gaussian NLL,
 like minigrad, one thread per process as minigrad's NumPy gets on a busy machine) repeats
 exactly the same splits, batch orders and step count with its own initial weights; its
 part runs only when torch is importable. Times are of training and prediction only (data
-loading and scoring excluded, the same for both); the ratio is PyTorch's time over
-minigrad's, so above 1 means minigrad is faster.
+loading and scoring excluded, the same for both), the two taking turns network by network;
+the ratio is PyTorch's time over minigrad's, so above 1 means minigrad is faster.
 
     python benchmarks/uci_time.py [--dataset power-plant] [--splits 20] [--ensemble 5]
 """
@@ -27,18 +27,26 @@ import uci  # noqa: E402
 import uci_data as ud  # noqa: E402
 
 
-def protocol(data: ud.Data, n_splits: int, members: int, train_and_predict) -> float:
-    """Seconds spent in `train_and_predict(x, y, x_test, hidden, epochs, seed)` over the
-    protocol's splits and members."""
+def protocol(data: ud.Data, n_splits: int, members: int, runners: dict) -> dict:
+    """Seconds each runner spends in `train_and_predict(x, y, x_test, hidden, epochs, seed)`
+    over the protocol's splits and members.
+
+    The runners take turns network by network, so a change in the machine's load (other
+    processes share its cores) falls on all of them alike rather than on whichever ran last.
+    """
     spec = ud.SPECS[data.name]
-    spent = 0.0
+    spent = dict.fromkeys(runners, 0.0)
     for index, (train, test) in enumerate(ud.splits(len(data.y), n_splits, seed=0)):
         scaler = ud.Scaler.fit(data.x[train], data.y[train])
         x, y, x_test = scaler.x(data.x[train]), scaler.y(data.y[train]), scaler.x(data.x[test])
+        if index == 0:  # untimed warm-up: PyTorch's first call sets itself up for ~2 s
+            for train_and_predict in runners.values():
+                train_and_predict(x, y, x_test, spec.hidden, 1, 0)
         for member in range(members):
-            start = time.perf_counter()
-            train_and_predict(x, y, x_test, spec.hidden, spec.epochs, index * 1_009 + member)
-            spent += time.perf_counter() - start
+            for name, train_and_predict in runners.items():
+                start = time.perf_counter()
+                train_and_predict(x, y, x_test, spec.hidden, spec.epochs, index * 1_009 + member)
+                spent[name] += time.perf_counter() - start
     return spent
 
 
@@ -85,18 +93,22 @@ def main(argv: list | None = None) -> int:
     networks = args.splits * args.ensemble
     print(f"{args.dataset}: {args.splits} splits x {args.ensemble} networks, "
           f"{ud.SPECS[args.dataset].epochs} epochs, batch {uci.BATCH_SIZE}")
-    ours = protocol(data, args.splits, args.ensemble, minigrad_run(lr))
-    print(f"minigrad       {ours:8.1f} s  ({ours / networks:.2f} s per network)", flush=True)
+    runners = {"minigrad": minigrad_run(lr)}
     try:
         import torch
     except ImportError:
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(1)
+        runners["PyTorch eager"] = torch_run(torch, lr)
+    spent = protocol(data, args.splits, args.ensemble, runners)
+    for name, seconds in spent.items():
+        print(f"{name:14s} {seconds:8.1f} s  ({seconds / networks:.2f} s per network)")
+    if torch is None:
         print("PyTorch is not installed: no comparison (pip install torch to add it)")
         return 0
-    torch.set_num_threads(1)
-    theirs = protocol(data, args.splits, args.ensemble, torch_run(torch, lr))
-    print(f"PyTorch eager  {theirs:8.1f} s  ({theirs / networks:.2f} s per network; "
-          f"torch {torch.__version__})")
-    print(f"ratio PyTorch / minigrad = {theirs / ours:.2f} (above 1: minigrad is faster)")
+    print(f"torch {torch.__version__}; ratio PyTorch / minigrad = "
+          f"{spent['PyTorch eager'] / spent['minigrad']:.2f} (above 1: minigrad is faster)")
     return 0
 
 
