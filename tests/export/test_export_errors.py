@@ -118,5 +118,5 @@ def test_a_bad_opset_is_refused(tmp_path, model, opset):
 
 def test_without_onnx_the_error_names_the_extra(tmp_path, model, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
-    with pytest.raises(ImportError, match=r"pip install 'minigrad\[export\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'minigrad-numpy\[export\]'"):
         to_onnx(model, inputs((1,), 1, "float64"), tmp_path / "m.onnx")
