@@ -110,14 +110,30 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     for root, seed in zip(roots, seeds):
         _deliver(root, seed, (), pending, queue, wanted, found)
     useful = _nodes_leading_to(capture, queue) if capture else None
-    previous_mode, state.grad_enabled = state.grad_enabled, create_graph
+    anomaly = state.anomaly
+    # with create_graph the backward records (even under no_grad); first order runs on arrays
+    previous = state.grad_enabled if create_graph else None
+    if create_graph:
+        state.grad_enabled = True
     try:
         while queue:
             node = heapq.heappop(queue)[1]
             g = pending.pop(node)
             if useful is not None and node not in useful:
                 continue
-            grads = _node_backward(node, g, create_graph)
+            if node.saved_tensors is None:
+                raise _freed(node)
+            if node.created != clock.now:  # something changed in place since the node was made
+                _check_versions(node)
+            grads = _on_tensors(node, g) if create_graph else node.backward(node, g)
+            if type(grads) is not tuple:
+                grads = (grads,) if len(node.inputs) == 1 else _as_tuple(node, grads)
+            elif len(grads) != len(node.inputs):
+                grads = _as_tuple(node, grads)
+            if anomaly:
+                for gi in grads:
+                    if gi is not None:
+                        check_finite(gi, f"{node.name} backward", node.inputs)
             if not retain_graph:
                 node.saved_tensors = None
             for t, gi in zip(node.inputs, grads):
@@ -140,7 +156,8 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 observe((node, g, [_fit(gi, t.data, node.name) if gi is not None and
                                    t.requires_grad else None for t, gi in zip(node.inputs, grads)]))
     finally:
-        state.grad_enabled = previous_mode
+        if create_graph:
+            state.grad_enabled = previous
     return found
 
 
@@ -178,36 +195,29 @@ def _maybe_shared(g: Any, siblings: tuple) -> bool:
     return count > 1
 
 
-def _node_backward(node: Function, g: Any, create_graph: bool) -> tuple:
-    """Run one node's backward: on arrays, or (create_graph) on tensors wired to the graph."""
-    if node.saved_tensors is None:
-        raise _freed(node)
-    if node.created != clock.now:  # something changed in place since the node was made
-        _check_versions(node)
-    if not create_graph:
-        grads = node.backward(node, g)
-    else:
-        arrays = node.saved_tensors
-        node.saved_tensors = _saved_as_tensors(node)
-        try:
-            grads = node.backward(node, g if isinstance(g, Tensor) else Tensor._make(g, False, None))
-        except (TypeError, ValueError, AttributeError) as err:
-            raise RuntimeError(
-                f"{node.name}.backward failed on tensors (create_graph=True): {err}. Write it "
-                f"with NumPy operators, ufuncs and array methods so it runs on tensors too, or "
-                f"mark it @minigrad.once_differentiable") from err
-        finally:
-            node.saved_tensors = arrays
+def _on_tensors(node: Function, g: Any) -> Any:
+    """Run the node's backward on tensors wired to the graph (create_graph=True)."""
+    arrays = node.saved_tensors
+    node.saved_tensors = _saved_as_tensors(node)
+    try:
+        return node.backward(node, g if isinstance(g, Tensor) else Tensor._make(g, False, None))
+    except (TypeError, ValueError, AttributeError) as err:
+        raise RuntimeError(
+            f"{node.name}.backward failed on tensors (create_graph=True): {err}. Write it "
+            f"with NumPy operators, ufuncs and array methods so it runs on tensors too, or "
+            f"mark it @minigrad.once_differentiable") from err
+    finally:
+        node.saved_tensors = arrays
+
+
+def _as_tuple(node: Function, grads: Any) -> tuple:
+    """A backward's result as one gradient per input (a single gradient or a list is fine)."""
     if type(grads) is not tuple:
         grads = tuple(grads) if isinstance(grads, list) else (grads,)
     if len(grads) != len(node.inputs):
         raise RuntimeError(
             f"{node.name}.backward returned {len(grads)} gradients for {len(node.inputs)} "
             f"inputs; return one per input (None where there is none)")
-    if state.anomaly:
-        for gi in grads:
-            if gi is not None:
-                check_finite(gi, f"{node.name} backward", node.inputs)
     return grads
 
 
@@ -303,7 +313,8 @@ def _seeds(op: str, roots: list, given: Any, create_graph: bool) -> list:
                     f"{op}: output {i} has shape {root.shape}, and a gradient can only be implied "
                     f"for a single-element output; reduce it first (out.sum() or out.mean()) or "
                     f"pass an array of shape {root.shape} as its gradient")
-            seed: Any = np.ones(root.data.shape, dtype=root.data.dtype)
+            # ones_like, built the cheap way (np.ones is a Python-level wrapper)
+            seed: Any = np.array(1, dtype=root.data.dtype).reshape(root.data.shape)
         elif isinstance(g, Tensor) and create_graph:
             seed = g if g.dtype == root.dtype else g.astype(root.dtype)
         else:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
 from minigrad.ops.shape import Stack
 from minigrad.tensor import Tensor
@@ -137,10 +138,9 @@ def _reduce(loss: np.ndarray, reduction: str, count: int) -> np.ndarray:
     if reduction == "none":
         return loss
     total = np.add.reduce(loss, axis=None)  # what .sum() does, minus its Python wrapper
-    if reduction == "sum":
-        return total
-    with np.errstate(invalid="ignore"):  # a mean over nothing is NaN, as in NumPy and PyTorch
-        return total / count
+    if reduction != "sum":
+        total = total / count if count else total * np.nan  # a mean over nothing is NaN
+    return np.asarray(total)  # a 0-d array, not a NumPy scalar
 
 
 def _grad_scale(ctx: Function, grad: Any) -> Any:
@@ -223,7 +223,7 @@ class GaussianKL(Function):
             _check_packed(op, "target", target)
             shape = (pred.shape if pred.shape == target.shape
                      else _broadcast_shape(op, ("pred", "target"), (pred, target)))[:-1]
-            parts = _unpack(pred) + _unpack(target)
+            parts = (pred[..., 0], pred[..., 1], target[..., 0], target[..., 1])
         else:
             shape = _broadcast_shape(op, _KL_LABELS, arrays)
             parts = arrays
@@ -233,13 +233,20 @@ class GaussianKL(Function):
             _diagnose_kl(arrays, packed)
         ctx.save_for_backward(*arrays)
         ctx.packed, ctx.reduction, ctx.count = packed, reduction, math.prod(shape)
-        value = _kl_value(*parts)
-        if not np.isfinite(value).all():
-            _diagnose_kl(arrays, packed)
-        return _reduce(value, reduction, ctx.count)
+        value = _reduce(_kl_value(*parts), reduction, ctx.count)
+        if ctx.count and not (math.isfinite(value) if value.ndim == 0 else np.isfinite(value).all()):
+            _diagnose_kl(arrays, packed)  # an inf or NaN anywhere reaches the reduced value
+        return value
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.packed and type(grad) is np.ndarray:
+            pred, target = ctx.saved_tensors
+            if pred.shape == target.shape and pred.dtype == target.dtype and pred.ndim > 1:
+                # first order: the same formulas as below, in place (minigrad/kernels.py)
+                scale = grad if ctx.reduction == "none" else float(grad) / (
+                    ctx.count or 1 if ctx.reduction == "mean" else 1)
+                return kernels.kl_grads(pred, target, scale, *ctx.needs_input_grad)
         scale = _grad_scale(ctx, grad)
         if ctx.packed:
             pred, target = ctx.saved_tensors

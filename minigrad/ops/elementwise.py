@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
@@ -91,16 +92,16 @@ class Tanh(Function):
 class Sigmoid(Function):
     """s = 1 / (1 + exp(-x));  d/dx = s (1 - s) = s(x) s(-x).
 
-    With e = exp(-|x|), s = 1/(1 + e) for x >= 0 and e/(1 + e) for x < 0: no overflow, and a
-    relative error of a few ulps everywhere, forward (sigmoid(-40) is 4.2e-18, not 0) and
-    backward (1 - s would round to 0 for x > 37; s(-x) does not).
+    exp(-x), 1 + exp(-x) and their ratio are each exact to an ulp (minigrad/kernels.py clips
+    the exponent where it would overflow), so the relative error is a few ulps everywhere,
+    forward (sigmoid(-40) is 4.2e-18, not 0) and backward (1 - s would round to 0 for x > 37;
+    s(-x) does not).
     """
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1, e) / (1 + e)
+        return kernels.sigmoid(x)
 
     @staticmethod
     def backward(ctx, grad):

@@ -103,8 +103,7 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self._check_grad(p)
-                g, _ = effective_grad(p, weight_decay, maximize)
+                g, _ = effective_grad(p, weight_decay, maximize, self)
                 adam_update(p, g, self._state_of(p, amsgrad), lr, beta1, beta2, eps, amsgrad)
         return loss
 

@@ -42,8 +42,7 @@ class AdamW(Adam):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self._check_grad(p)
-                g, _ = effective_grad(p, 0.0, maximize)  # decay is not part of the gradient
+                g, _ = effective_grad(p, 0.0, maximize, self)  # decay is not part of the gradient
                 if weight_decay != 0:
                     p.data *= 1 - lr * weight_decay
                 adam_update(p, g, self._state_of(p, amsgrad), lr, beta1, beta2, eps, amsgrad)

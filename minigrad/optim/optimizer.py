@@ -267,7 +267,7 @@ def check_non_negative(owner: str, name: str, value: Any) -> None:
         raise ValueError(f"{owner}: invalid {name} {value}: must be >= 0")
 
 
-def effective_grad(p: Any, weight_decay: float, maximize: bool) -> tuple:
+def effective_grad(p: Any, weight_decay: float, maximize: bool, owner: Any = None) -> tuple:
     """``+-p.grad + weight_decay * p.data`` (sign - when maximising).
 
     Allocates at most one new array, and none when there is nothing to add or negate.
@@ -275,11 +275,14 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool) -> tuple:
     a fresh array the caller may overwrite.
     """
     grad = p.grad
-    if isinstance(grad, Tensor):  # after backward(create_graph=True)
-        grad = grad.data
-    # the caller is about to change p in place: a graph that saved p must notice
+    if type(grad) is not np.ndarray:
+        grad = grad.data if isinstance(grad, Tensor) else grad  # Tensor: after create_graph
+    if getattr(grad, "shape", None) != p.data.shape and owner is not None:
+        owner._check_grad(p)  # raises, naming the parameter and both shapes
+    # the caller is about to change p in place: a graph that saved p must notice (clock.tick)
     if isinstance(p, Tensor):
-        clock.tick(p)
+        clock.now += 1
+        p._version = clock.now
     if weight_decay == 0:
         return (-grad, True) if maximize else (grad, False)
     g = p.data * weight_decay

@@ -54,8 +54,7 @@ class RMSprop(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self._check_grad(p)
-                g, _ = effective_grad(p, weight_decay, maximize)
+                g, _ = effective_grad(p, weight_decay, maximize, self)
                 state = self._state_of(p, momentum > 0, centered)
                 state["step"] += 1
                 v = state["square_avg"]

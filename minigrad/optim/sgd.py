@@ -79,8 +79,7 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self._check_grad(p)
-                g, owned = effective_grad(p, weight_decay, maximize)
+                g, owned = effective_grad(p, weight_decay, maximize, self)
                 if momentum != 0:
                     state = self.state.get(p)
                     buf = None if state is None else state.get("momentum_buffer")
