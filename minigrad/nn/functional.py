@@ -175,27 +175,25 @@ def _kl_terms(mu_m: Any, s_m: Any, mu_gt: Any, s_gt: Any) -> tuple:
 
 
 def _kl_value(mu_m: np.ndarray, s_m: np.ndarray, mu_gt: np.ndarray, s_gt: np.ndarray) -> np.ndarray:
-    """D = (d (r + 1) + z^2)/2 - log r with the ratios of `_kl_terms` (d (r + 1) = r^2 - 1):
-    the closed form -1/2 + log s_m - log s_gt + (s_gt^2 + (mu_gt - mu_m)^2)/(2 s_m^2).
+    """D = (r^2 - 1 + z^2)/2 - log r with r = s_gt/s_m and z = (mu_gt - mu_m)/s_m: the closed
+    form -1/2 + log s_m - log s_gt + (s_gt^2 + (mu_gt - mu_m)^2)/(2 s_m^2).
 
-    Forward only, so it may work in place: one division and four temporaries.
+    Forward only, so it works in place. r is a true division, so equal sigmas give r = 1 and
+    D = 0 exactly however extreme they are, and a tiny ratio's log does not underflow.
     """
     if not (mu_m.shape == s_m.shape == mu_gt.shape == s_gt.shape):
         mu_m, s_m, mu_gt, s_gt = np.broadcast_arrays(mu_m, s_m, mu_gt, s_gt)  # views
-    inv = np.divide(1.0, s_m)
-    r = s_gt / s_m                       # divided, not s_gt * inv: exactly 1 for equal sigmas
-    value = -np.log(r)
-    z = mu_gt - mu_m
-    z *= inv
-    z *= z                               # z^2
-    d = s_gt - s_m
-    d *= inv                             # d = r - 1, exactly 0 for equal sigmas
-    r += 1.0
-    d *= r                               # r^2 - 1
-    d += z
-    d *= 0.5
-    value += d
-    return value
+    r = np.divide(s_gt, s_m)
+    log_r = np.log(r)
+    z = np.subtract(mu_gt, mu_m)
+    z /= s_m
+    z *= z
+    r *= r
+    r += z
+    r -= 1.0
+    r *= 0.5
+    r -= log_r
+    return r
 
 
 class GaussianKL(Function):
