@@ -267,6 +267,8 @@ register_onnx(nn.ReLU, lambda g, m, x: g.op("Relu", [x]))
 register_onnx(nn.Sigmoid, lambda g, m, x: g.sigmoid(x))
 register_onnx(nn.Softplus, lambda g, m, x: g.softplus(x))
 register_onnx(nn.GaussianHead, _gaussian_head, outputs=_mu_sigma)
+register_onnx(nn.Linear, lambda g, m, x: g.affine(x, m.weight, m.bias, transposed=True))
+register_onnx(nn.Dropout, identity)  # the identity at inference, which is what is exported
 
 
 # ---- checks on what the user passed ------------------------------------------------------

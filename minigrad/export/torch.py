@@ -29,6 +29,7 @@ def register_torch_layout(module_class: type, transposed: Iterable[str] = ()) ->
 
 
 register_torch_layout(nn.Dense, transposed=["weight"])
+register_torch_layout(nn.Linear)  # already PyTorch's (out, in) layout
 
 
 def _torch() -> Any:

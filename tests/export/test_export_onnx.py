@@ -203,3 +203,18 @@ def test_the_docs_onnx_snippets_run(tmp_path, monkeypatch):
     want = minigrad_outputs(namespace["model"], namespace["x"])
     np.testing.assert_allclose(namespace["mu"], want["mu"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(namespace["sigma"], want["sigma"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_real_linear_and_dropout_export(tmp_path, dtype):
+    mg.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Dropout(0.3), nn.GaussianHead(5))
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+    x = inputs((3,), 7, dtype)
+    to_onnx(model, x[:2], tmp_path / "m.onnx")
+    got = ReferenceEvaluator(str(tmp_path / "m.onnx")).run(None, {"input": x})
+    want = minigrad_outputs(model.eval(), x)
+    np.testing.assert_allclose(got[0], want["mu"], rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+    np.testing.assert_allclose(got[1], want["sigma"], rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+    assert {"Linear", "Dropout"} <= set(supported_modules())
