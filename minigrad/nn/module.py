@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from minigrad.autograd.grad_mode import module_scope
+from minigrad.autograd.grad_mode import module_scope, state
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -153,6 +153,8 @@ class Module:
     # ---- training helpers --------------------------------------------------------------
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to None (the next backward writes it afresh)."""
+        if state.tracer is not None:  # minigrad.compile is capturing: it notes the reset
+            state.tracer.zero_grad(list(self.parameters()), True)
         for p in self.parameters():
             p.grad = None
 

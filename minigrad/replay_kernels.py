@@ -1,0 +1,318 @@
+"""Replay kernels: the NumPy work of one op (or one optimiser update) on fixed arrays.
+
+`minigrad.compile` captures a step as a list of ops; to replay it, each op becomes a kernel
+bound to arrays allocated once: `forward()` writes the op's output with `out=`, and
+`backward(g, targets)` returns a closure that writes d(root)/d(input i) into `targets[i]`
+(None where no gradient is wanted). A kernel runs the same NumPy expressions as the op's own
+forward and backward, in the same order, so replayed numbers equal eager ones bit for bit.
+
+Ops with a kernel here (the layers and losses a training step spends its time in): Affine,
+Tanh, ReLU, GaussianParams, GaussianKL (packed, mean or sum). Every other op replays through
+`Generic`, which calls the op's own forward and backward on arrays and copies the results
+into the fixed buffers: the same numbers, with the op's allocations and checks kept.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from minigrad.autograd.engine import _fit
+from minigrad.nn.functional import GaussianKL, _diagnose_kl
+from minigrad.nn.heads import GaussianParams
+from minigrad.nn.layers import Affine
+from minigrad.ops.elementwise import ReLU, Tanh
+from minigrad.ops.shape import (BroadcastTo, ExpandDims, GetItem, Reshape, Squeeze, Transpose,
+                                _is_advanced)
+
+
+class OpSpec:
+    """What the planner knows of one captured op: its class and parameters, the arrays of its
+    inputs and output (fixed for the plan's life) and which inputs need a gradient."""
+
+    __slots__ = ("cls", "params", "ins", "out", "needs")
+
+    def __init__(self, cls: type, params: dict, ins: list, out: np.ndarray,
+                 needs: tuple) -> None:
+        self.cls, self.params, self.ins, self.out, self.needs = cls, params, ins, out, needs
+
+
+class ReplayContext:
+    """The ctx a generic op's forward and backward share during one replay (not a graph node)."""
+
+    def __init__(self, name: str, needs: tuple) -> None:
+        self.name = name
+        self.needs_input_grad = needs
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+
+# ---- the generic kernel: the op's own code on arrays --------------------------------------
+
+# Ops whose output is a view of their input: on fixed buffers the view is fixed too, so it is
+# made once when the plan is built and costs nothing per replay.
+VIEW_OPS = (Reshape, Squeeze, ExpandDims, Transpose, BroadcastTo, GetItem)
+
+
+def is_view_op(spec: OpSpec) -> bool:
+    return issubclass(spec.cls, VIEW_OPS) and not (
+        spec.cls is GetItem and _is_advanced(spec.params.get("index")))
+
+
+class Generic:
+    """Any op: its forward and backward run as written, results copied into the buffers."""
+
+    def __init__(self, spec: OpSpec) -> None:
+        self.spec = spec
+        self.ctx = ReplayContext(spec.cls.name, spec.needs)
+        if is_view_op(spec):  # run once now: the view of a fixed buffer stays valid
+            spec.out = spec.cls.forward(self.ctx, *spec.ins, **spec.params)
+
+    def forward(self) -> Callable[[], None] | None:
+        if is_view_op(self.spec):
+            return None
+        spec, forward = self.spec, self.spec.cls.forward
+        ins, out, params, cls = spec.ins, spec.out, spec.params, spec.cls
+
+        def run() -> None:
+            self.ctx = ctx = ReplayContext(cls.name, spec.needs)
+            np.copyto(out, forward(ctx, *ins, **params), casting="unsafe")
+        return run
+
+    def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
+        spec, backward = self.spec, self.spec.cls.backward
+        wanted = [(i, t, spec.ins[i]) for i, t in enumerate(targets) if t is not None]
+        name = spec.cls.name
+
+        def run() -> None:
+            grads = backward(self.ctx, g)
+            if type(grads) is not tuple:
+                grads = tuple(grads) if isinstance(grads, list) else (grads,)
+            for i, target, data in wanted:
+                np.copyto(target, _fit(grads[i], data, name), casting="unsafe")
+        return run
+
+
+# ---- hand-written kernels for the ops a training step spends its time in ------------------
+
+class AffineKernel:
+    """y = x @ W + b;  dx = g @ W^T, dW = x^T g, db = sum of g over rows (2-D x only)."""
+
+    @staticmethod
+    def supports(spec: OpSpec) -> bool:
+        return spec.ins[0].ndim == 2
+
+    def __init__(self, spec: OpSpec) -> None:
+        self.spec = spec
+
+    def forward(self) -> Callable[[], None]:
+        x, w, out = self.spec.ins[0], self.spec.ins[1], self.spec.out
+        matmul = np.matmul
+        if len(self.spec.ins) == 2:
+            return lambda: matmul(x, w, out=out)
+        b = self.spec.ins[2]
+
+        add = np.add
+
+        def run() -> None:
+            matmul(x, w, out=out)
+            add(out, b, out=out)
+        return run
+
+    def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
+        x, w = self.spec.ins[0], self.spec.ins[1]
+        xT, wT = x.T, w.T
+        gx, gw = targets[0], targets[1]
+        gb = targets[2] if len(targets) == 3 else None
+        matmul, reduce = np.matmul, np.add.reduce
+
+        def run() -> None:
+            if gx is not None:
+                matmul(g, wT, out=gx)
+            if gw is not None:
+                matmul(xT, g, out=gw)
+            if gb is not None:
+                reduce(g, axis=0, out=gb)
+        return run
+
+
+class TanhKernel:
+    """y = tanh(x);  dx = g (1 - y^2)."""
+
+    supports = staticmethod(lambda spec: True)
+
+    def __init__(self, spec: OpSpec) -> None:
+        self.spec = spec
+        self.scratch = np.empty_like(spec.out)
+
+    def forward(self) -> Callable[[], None]:
+        x, out, tanh = self.spec.ins[0], self.spec.out, np.tanh
+        return lambda: tanh(x, out=out)
+
+    def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
+        y, t, gx = self.spec.out, self.scratch, targets[0]
+        multiply, subtract = np.multiply, np.subtract
+
+        def run() -> None:
+            multiply(y, y, out=t)
+            subtract(1, t, out=t)
+            multiply(g, t, out=gx)
+        return run
+
+
+class ReLUKernel:
+    """y = max(x, 0);  dx = g where x > 0, else 0."""
+
+    supports = staticmethod(lambda spec: True)
+
+    def __init__(self, spec: OpSpec) -> None:
+        self.spec = spec
+        self.mask = np.empty(spec.out.shape, dtype=bool)
+
+    def forward(self) -> Callable[[], None]:
+        x, out, maximum = self.spec.ins[0], self.spec.out, np.maximum
+        return lambda: maximum(x, 0, out=out)
+
+    def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
+        x, mask, gx = self.spec.ins[0], self.mask, targets[0]
+
+        def run() -> None:
+            np.greater(x, 0, out=mask)
+            gx.fill(0)
+            np.copyto(gx, g, where=mask)
+        return run
+
+
+class GaussianParamsKernel:
+    """[mu, sigma] = [raw0, softplus(raw1) + min_sigma];  d raw1 = g1 sigmoid(raw1)."""
+
+    supports = staticmethod(lambda spec: True)
+
+    def __init__(self, spec: OpSpec) -> None:
+        self.spec = spec
+        column = spec.out[..., 1]
+        self.e, self.den, self.sig = (np.empty_like(column) for _ in range(3))
+        self.mask = np.empty(column.shape, dtype=bool)
+
+    def forward(self) -> Callable[[], None]:
+        raw, out = self.spec.ins[0], self.spec.out
+        raw1, out1 = raw[..., 1], out[..., 1]
+        min_sigma = self.spec.params.get("min_sigma", 1e-6)
+        copyto, logaddexp = np.copyto, np.logaddexp
+
+        def run() -> None:
+            copyto(out, raw)
+            logaddexp(raw1, 0, out=out1)
+            np.add(out1, min_sigma, out=out1)
+        return run
+
+    def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
+        raw1 = self.spec.ins[0][..., 1]
+        target = targets[0]
+        e, den, sig, mask = self.e, self.den, self.sig, self.mask
+        g0, g1, t0, t1 = g[..., 0], g[..., 1], target[..., 0], target[..., 1]
+
+        def run() -> None:
+            # the sigmoid of ops.Sigmoid: where(x >= 0, 1, e) / (1 + e) with e = exp(-|x|)
+            np.abs(raw1, out=e)
+            np.negative(e, out=e)
+            np.exp(e, out=e)
+            np.add(e, 1, out=den)
+            np.greater_equal(raw1, 0, out=mask)
+            np.copyto(sig, e)
+            np.copyto(sig, 1, where=mask)
+            np.divide(sig, den, out=sig)
+            np.copyto(t0, g0)
+            np.multiply(g1, sig, out=t1)
+        return run
+
+
+class GaussianKLKernel:
+    """Mean (or sum) KL(target || pred) on packed [mu, sigma]: the terms z, r, d = r - 1 and
+    1/s_m of the forward are kept for the backward (the eager backward recomputes the very
+    same numbers). The forward's input screens become one check that the loss is finite;
+    when it is not, the eager checks run and name the bad input."""
+
+    @staticmethod
+    def supports(spec: OpSpec) -> bool:
+        pred, target = spec.ins[0], spec.ins[1]
+        return (spec.params.get("packed", True) and len(spec.ins) == 2
+                and spec.params.get("reduction", "mean") in ("mean", "sum")
+                and pred.shape == target.shape and not spec.needs[1])
+
+    def __init__(self, spec: OpSpec) -> None:
+        self.spec = spec
+        column = spec.ins[0][..., 0]
+        self.z, self.r, self.d, self.inv, self.a, self.b, self.c = (
+            np.empty(column.shape, dtype=spec.out.dtype) for _ in range(7))
+        self.count = math.prod(column.shape)
+        self.mean = spec.params.get("reduction", "mean") == "mean"
+
+    def forward(self) -> Callable[[], None]:
+        pred, target, out = self.spec.ins[0], self.spec.ins[1], self.spec.out
+        mu_m, s_m, mu_gt, s_gt = pred[..., 0], pred[..., 1], target[..., 0], target[..., 1]
+        z, r, d, inv, a, b, c = self.z, self.r, self.d, self.inv, self.a, self.b, self.c
+        count, mean = self.count, self.mean
+        divide, subtract, multiply, add, log = np.divide, np.subtract, np.multiply, np.add, np.log
+        reduce = np.add.reduce
+
+        def run() -> None:
+            # no np.errstate here (it costs more than the arithmetic at small sizes):
+            # a non-finite loss is diagnosed below, as the eager forward does
+            divide(1, s_m, out=inv)
+            multiply(subtract(mu_gt, mu_m, out=z), inv, out=z)
+            multiply(s_gt, inv, out=r)
+            multiply(subtract(s_gt, s_m, out=d), inv, out=d)
+            # D = (d (r + 1) + z^2)/2 - (log s_gt - log s_m), as the eager forward
+            multiply(add(r, 1, out=a), d, out=a)
+            add(a, multiply(z, z, out=b), out=a)
+            multiply(a, 0.5, out=a)
+            subtract(log(s_gt, out=b), log(s_m, out=c), out=b)
+            subtract(a, b, out=a)
+            total = reduce(a, axis=None)
+            out[...] = total / count if mean else total
+            if not math.isfinite(out):
+                self.diagnose()
+        return run
+
+    def diagnose(self) -> None:
+        """The eager op's checks, which raise naming the input (or the overflowing term)."""
+        pred, target = self.spec.ins
+        with np.errstate(all="ignore"):
+            GaussianKL.forward(ReplayContext("GaussianKLLoss", self.spec.needs), pred, target,
+                               **self.spec.params)
+        _diagnose_kl((pred, target), True)  # forward accepted: the sum itself overflowed
+
+    def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
+        target = targets[0]
+        z, r, d, inv, a, b = self.z, self.r, self.d, self.inv, self.a, self.b
+        t0, t1 = target[..., 0], target[..., 1]
+        count, mean = self.count, self.mean
+        multiply, negative, add = np.multiply, np.negative, np.add
+
+        def run() -> None:
+            scale = g / count if mean else g
+            multiply(scale, inv, out=a)       # w = scale / s_m
+            negative(z, out=t0)               # d mu_m = -z w
+            multiply(t0, a, out=t0)
+            add(r, 1, out=b)                  # d s_m = -(d (r + 1) + z^2) w
+            multiply(b, d, out=b)
+            add(b, multiply(z, z, out=t1), out=b)
+            negative(b, out=t1)
+            multiply(t1, a, out=t1)
+        return run
+
+
+KERNELS: dict = {Affine: AffineKernel, Tanh: TanhKernel, ReLU: ReLUKernel,
+                 GaussianParams: GaussianParamsKernel, GaussianKL: GaussianKLKernel}
+
+
+def kernel_for(spec: OpSpec) -> Any:
+    """The hand-written kernel of the op when it has one that fits these shapes, else Generic."""
+    kernel = KERNELS.get(spec.cls)
+    if kernel is not None and kernel.supports(spec):
+        return kernel(spec)
+    return Generic(spec)
