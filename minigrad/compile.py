@@ -30,7 +30,7 @@ import numpy as np
 from minigrad.autograd import engine
 from minigrad.autograd.function import as_constants
 from minigrad.autograd.grad_mode import state
-from minigrad.replay_kernels import OpSpec, kernel_for
+from minigrad.replay_kernels import FlatUpdate, OpSpec, flat_views, kernel_for
 from minigrad.tensor import Tensor
 
 __all__ = ["compile", "CaptureError", "Compiled"]
@@ -54,17 +54,18 @@ class _Value:
 
 
 class _Op:
-    __slots__ = ("cls", "params", "ins", "out", "node", "kernel")
+    __slots__ = ("cls", "params", "ins", "out", "node", "kernel", "needs")
 
     def __init__(self, cls: type, params: dict, ins: list, out: _Value, node: Any) -> None:
         self.cls, self.params, self.ins, self.out, self.node = cls, params, ins, out, node
 
 
 class _Backward:
-    __slots__ = ("roots", "seeds", "steps")
+    __slots__ = ("roots", "seeds", "steps", "fresh")
 
-    def __init__(self, roots: list, seeds: list, steps: list) -> None:
+    def __init__(self, roots: list, seeds: list, steps: list, fresh: set) -> None:
         self.roots, self.seeds, self.steps = roots, seeds, steps
+        self.fresh = fresh   # ids of the _Values whose .grad was None when the walk began
 
 
 _READERS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__array__",
@@ -82,8 +83,32 @@ def _traced_class(cls: type) -> type:
                 f"every later call. Return the tensor from the step and read it outside "
                 f"(loss = step(x); loss.item()), or express the computation with minigrad ops")
         return method
-    body = {"__slots__": (), **{name: refuse(name.strip("_")) for name in _READERS}}
+    def recorded(ufunc: Any) -> Callable:
+        def method(self: Tensor, other: Any) -> Any:
+            return state.tracer.apply(_Compare, (self, other), {"ufunc": ufunc})
+        return method
+    body = {"__slots__": (), "__hash__": object.__hash__, **{name: refuse(name.strip("_")) for name in _READERS},
+            **{name: recorded(ufunc) for name, ufunc in _COMPARISONS.items()}}
     return type(f"Traced{cls.__name__}", (cls,), body)
+
+
+_COMPARISONS = {"__lt__": np.less, "__le__": np.less_equal, "__gt__": np.greater,
+                "__ge__": np.greater_equal, "__eq__": np.equal, "__ne__": np.not_equal}
+
+
+class _Compare:
+    """A comparison operator on a traced tensor, recorded as an op of the plan (the tensor
+    operators compare outside the graph, so Function.apply never sees them)."""
+
+    name = "compare"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray, ufunc: Any = None) -> np.ndarray:
+        return ufunc(a, b)
+
+    @classmethod
+    def apply(cls, a: Tensor, b: Tensor, ufunc: Any = None) -> Tensor:
+        return Tensor._make(np.asarray(cls.forward(None, a.data, b.data, ufunc)), False, None)
 
 
 class _Tracer:
@@ -92,6 +117,7 @@ class _Tracer:
 
     def __init__(self, args: tuple) -> None:
         self.values: dict = {}        # id(tensor) -> _Value
+        self.arrays: dict = {}        # id(array) -> _Value, to know a detached value again
         self.events: list = []        # _Op, _Backward, ("zero_grad", params), ("step", opt)
         self.outside: list = []       # _Values of tensors from outside the step, read live
         self.swapped: list = []       # (tensor, its class before the capture)
@@ -102,8 +128,17 @@ class _Tracer:
 
     def _note(self, t: Tensor, kind: str, position: int = -1) -> _Value:
         value = self.values.get(id(t))
+        if value is None and kind == "outside" and id(t.data) in self.arrays:
+            value = self.values[id(t)] = self.arrays[id(t.data)]  # t.detach() of a value
         if value is None:
+            if kind == "outside" and t.data.dtype == bool:
+                raise CaptureError(
+                    f"compile: a boolean tensor of shape {t.shape} made outside the recorded "
+                    f"ops (by mg.greater(), np.less() or a logical_* function, which the "
+                    f"capture cannot see) would be frozen into the plan; write comparisons "
+                    f"with the operators (a > b), or pass the mask as an argument")
             value = self.values[id(t)] = _Value(t, kind, position)
+            self.arrays[id(t.data)] = value
             if kind != "op":
                 if kind == "outside":
                     self.outside.append(value)
@@ -122,7 +157,9 @@ class _Tracer:
             result = cls.apply(*inputs, **params)
         finally:
             state.tracer = self
-        self.events.append(_Op(cls, params, ins, self._note(result, "op"), result.grad_fn))
+        op = _Op(cls, params, ins, self._note(result, "op"), result.grad_fn)
+        op.needs = tuple(t.requires_grad for t in inputs)
+        self.events.append(op)
         return result
 
     def backward(self, roots: list, seeds: list, retain_graph: bool, create_graph: bool,
@@ -134,6 +171,7 @@ class _Tracer:
                 f"compile: {what} inside a compiled step is not supported (the plan replays "
                 f"first-order backward into .grad only); call it outside the compiled function")
         steps: list = []
+        fresh = {id(v) for v in self.values.values() if v.kind != "op" and v.tensor.grad is None}
         state.tracer = None
         try:
             engine._run(roots, seeds, retain_graph, False, observe=steps.append)
@@ -146,7 +184,7 @@ class _Tracer:
         self.events.append(_Backward([self.values[id(r)] for r in roots],
                                      [np.array(s) for s in seeds],
                                      [(node, [g is not None for g in grads])
-                                      for node, _, grads in steps]))
+                                      for node, _, grads in steps], fresh))
         return {}
 
     def zero_grad(self, params: list, set_to_none: bool) -> None:
@@ -211,7 +249,6 @@ class _Plan:
 
     def __init__(self, tracer: _Tracer, returned: tuple, closure: list) -> None:
         self.inputs = [(v.position, v) for v in tracer.inputs]
-        self.outside = [(v.tensor, v.captured) for v in tracer.outside]
         self.closure = closure
         self.returned = returned
         for v in tracer.inputs:
@@ -219,30 +256,65 @@ class _Plan:
         for v in tracer.outside:
             v.array = v.captured
         self.kernels: list = []
-        ops_of_node: dict = {}
+        ops_of_node = {id(e.node): e for e in tracer.events if isinstance(e, _Op) and e.node}
+        self.leaf_grads: dict = {}   # id(_Value) -> the view of a flat gradient buffer
+        updates = self._flatten(tracer, ops_of_node)
         for event in tracer.events:
             if isinstance(event, _Op):
                 self._add_op(event)
-                if event.node is not None:
-                    ops_of_node[id(event.node)] = event
             elif isinstance(event, _Backward):
-                self._add_backward(event, ops_of_node, tracer)
+                self._add_backward(event, ops_of_node)
             elif event[0] == "zero_grad":
                 self.kernels.append(functools.partial(_zero_grad, event[1], event[2]))
             else:
-                self.kernels.append(event[1].replay_kernel())
+                self.kernels.append(updates.get(id(event[1])) or event[1].replay_kernel())
+        self.outside = [(v.tensor, v.array) for v in tracer.outside]
         self.kernels = [k for k in self.kernels if k is not None]
+
+    def _flatten(self, tracer: _Tracer, ops_of_node: dict) -> dict:
+        """Move the parameters of each SGD/Adam the step runs, their gradients and their
+        state into one flat buffer apiece (values unchanged; `p.data` becomes a view), so the
+        update is a few ufunc calls on the whole model. Only for an optimiser whose every
+        parameter got a gradient in the capture and belongs to no other optimiser."""
+        graded = {}
+        for event in tracer.events:
+            if isinstance(event, _Backward):
+                for node, sent in event.steps:
+                    op = ops_of_node.get(id(node))
+                    for v, has_grad in zip(op.ins if op else (), sent):
+                        if has_grad and v.kind == "outside":
+                            graded[id(v.tensor)] = v
+        optimizers = [e[1] for e in tracer.events if isinstance(e, tuple) and e[0] == "step"]
+        owners: dict = {}
+        for opt in {id(o): o for o in optimizers}.values():
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    owners[id(p)] = owners.get(id(p), 0) + 1
+        updates = {}
+        for opt in {id(o): o for o in optimizers}.values():
+            params = [p for group in opt.param_groups for p in group["params"]]
+            if not FlatUpdate.supports(opt) or any(
+                    id(p) not in graded or owners[id(p)] != 1 for p in params):
+                continue
+            values = [graded[id(p)] for p in params]
+            flat, views = flat_views([p.data for p in params], params[0].data.dtype)
+            for p, v, view in zip(params, values, views):
+                p.data = v.array = v.captured = view
+            flat_grad, grads = flat_views([np.zeros_like(p.data) for p in params], flat.dtype)
+            for v, g in zip(values, grads):
+                self.leaf_grads[id(v)] = g
+            updates[id(opt)] = FlatUpdate(opt, flat, flat_grad, grads)
+        return updates
 
     def _add_op(self, op: _Op) -> None:
         out = op.out.captured
         spec = OpSpec(op.cls, op.params, [v.array for v in op.ins],
-                      np.empty(out.shape, dtype=out.dtype),
-                      tuple(v.tensor.requires_grad for v in op.ins))
+                      np.empty(out.shape, dtype=out.dtype), op.needs)
         op.kernel = kernel_for(spec)
         op.out.array = spec.out      # a view op's kernel replaced it with the fixed view
         self.kernels.append(op.kernel.forward())
 
-    def _add_backward(self, event: _Backward, ops_of_node: dict, tracer: _Tracer) -> None:
+    def _add_backward(self, event: _Backward, ops_of_node: dict) -> None:
         grads: dict = {}             # id(_Value) -> its gradient buffer in this walk
         for root, seed in zip(event.roots, event.seeds):
             grads[id(root)] = seed
@@ -258,7 +330,9 @@ class _Plan:
                 if not has_grad:
                     targets.append(None)
                     continue
-                buffer = np.empty(v.captured.shape, dtype=v.captured.dtype)
+                buffer = self.leaf_grads.get(id(v)) if id(v) not in grads else None
+                if buffer is None:
+                    buffer = np.empty(v.captured.shape, dtype=v.captured.dtype)
                 if id(v) in grads:   # a later contribution: write aside, then add, as eager
                     sums.append((grads[id(v)], buffer))
                 else:
@@ -272,16 +346,28 @@ class _Plan:
             self.kernels.append(op.kernel.backward(grads[id(op.out)], targets))
             for total, part in sums:
                 self.kernels.append(functools.partial(np.add, total, part, out=total))
-        self.kernels.insert(start, self._unshare(leaves))
+        self.kernels.insert(start, self._unshare(leaves, event.fresh))
         self.kernels.append(self._delivery(leaves))
 
-    def _unshare(self, leaves: list) -> Callable[[], None]:
-        """A leaf whose `.grad` is still this walk's buffer from the last call (no zero_grad
-        since) keeps a copy: the walk is about to overwrite the buffer."""
-        outside = [(v.tensor, buffer) for v, buffer in leaves if v.kind == "outside"]
+    def _unshare(self, leaves: list, fresh: set) -> Callable[[], None]:
+        """Before the walk: a leaf whose `.grad` was None during the capture must be None now
+        (reset by a recorded zero_grad), else eager might have accumulated or reset it in a
+        way the plan cannot tell; a leaf still holding this walk's buffer from the last call
+        keeps a copy, since the walk is about to overwrite the buffer."""
+        outside = [(v.tensor, buffer, id(v) in fresh) for v, buffer in leaves
+                   if v.kind == "outside"]
 
         def unshare() -> None:
-            for t, g in outside:
+            for t, g, was_none in outside:
+                if t.grad is None:
+                    continue
+                if was_none:
+                    raise CaptureError(
+                        f"compile: a parameter of shape {t.shape} holds a .grad when the "
+                        f"replayed backward begins, but had none during the capture; reset "
+                        f"gradients inside the step with optimizer.zero_grad() or "
+                        f"module.zero_grad() (a plain `p.grad = None` is not recorded), or, to "
+                        f"accumulate over calls, capture with the gradients already present")
                 if t.grad is g:
                     t.grad = g.copy()
         return unshare
@@ -317,7 +403,7 @@ class _Plan:
                     "since the capture, so the plan would read the old one; pass it as an "
                     "argument of the compiled function, or call compiled.reset()")
         for position, value in self.inputs:
-            np.copyto(value.array, args[position].data)
+            value.array[...] = args[position].data
         self.args = args
         for kernel in self.kernels:
             kernel()

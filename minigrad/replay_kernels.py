@@ -201,10 +201,10 @@ class GaussianParamsKernel:
         raw, out = self.spec.ins[0], self.spec.out
         raw1, out1 = raw[..., 1], out[..., 1]
         min_sigma = self.spec.params.get("min_sigma", 1e-6)
-        copyto, logaddexp = np.copyto, np.logaddexp
+        logaddexp = np.logaddexp
 
         def run() -> None:
-            copyto(out, raw)
+            out[...] = raw
             logaddexp(raw1, 0, out=out1)
             np.add(out1, min_sigma, out=out1)
         return run
@@ -216,16 +216,16 @@ class GaussianParamsKernel:
         g0, g1, t0, t1 = g[..., 0], g[..., 1], target[..., 0], target[..., 1]
 
         def run() -> None:
-            # the sigmoid of ops.Sigmoid: where(x >= 0, 1, e) / (1 + e) with e = exp(-|x|)
+            # the sigmoid of ops.Sigmoid, where(x >= 0, 1, e) / (1 + e) with e = exp(-|x|),
+            # as e / (1 + e) overwritten with 1 / (1 + e) where x >= 0
             np.abs(raw1, out=e)
             np.negative(e, out=e)
             np.exp(e, out=e)
             np.add(e, 1, out=den)
             np.greater_equal(raw1, 0, out=mask)
-            np.copyto(sig, e)
-            np.copyto(sig, 1, where=mask)
-            np.divide(sig, den, out=sig)
-            np.copyto(t0, g0)
+            np.divide(e, den, out=sig)
+            np.divide(1, den, out=sig, where=mask)
+            t0[...] = g0
             np.multiply(g1, sig, out=t1)
         return run
 
@@ -316,3 +316,150 @@ def kernel_for(spec: OpSpec) -> Any:
     if kernel is not None and kernel.supports(spec):
         return kernel(spec)
     return Generic(spec)
+
+
+# ---- optimiser updates on one flat buffer -------------------------------------------------
+
+def flat_views(arrays: list, dtype: Any) -> tuple:
+    """One flat buffer holding `arrays` (copied in), and a view of it shaped like each."""
+    flat = np.empty(sum(a.size for a in arrays), dtype=dtype)
+    views, start = [], 0
+    for a in arrays:
+        view = flat[start:start + a.size].reshape(a.shape)
+        view[...] = a
+        views.append(view)
+        start += a.size
+    return flat, views
+
+
+class FlatUpdate:
+    """An SGD or Adam update of every parameter of a one-group optimiser at once, on flat
+    buffers of which the parameters, their gradients and their state are views (the planner
+    arranges that). Each call first checks that this still holds (every gradient and state
+    array is the view it was, the structural options unchanged); if not, it runs the
+    optimiser's own `step()`, which handles any state."""
+
+    STATE = {"SGD": ("momentum_buffer",), "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")}
+
+    def __init__(self, optimizer: Any, flat_param: np.ndarray, flat_grad: np.ndarray,
+                 grads: list) -> None:
+        self.opt, self.p, self.g = optimizer, flat_param, flat_grad
+        self.params = optimizer.param_groups[0]["params"]
+        self.grads = grads
+        self.kind = type(optimizer).__name__
+        self.flat_state: dict = {}
+        for key in self.STATE[self.kind]:
+            arrays = [optimizer.state[p].get(key) for p in self.params]
+            if all(a is not None for a in arrays):
+                self.flat_state[key], views = flat_views(arrays, flat_param.dtype)
+                for p, view in zip(self.params, views):
+                    optimizer.state[p][key] = view
+        self.views = {key: [optimizer.state[p][key] for p in self.params]
+                      for key in self.flat_state}
+        self.work = np.empty_like(flat_param)
+        self.work2 = np.empty_like(flat_param)
+
+    @staticmethod
+    def supports(optimizer: Any) -> bool:
+        groups = optimizer.param_groups
+        if type(optimizer).__name__ not in FlatUpdate.STATE or len(groups) != 1:
+            return False
+        params = groups[0]["params"]
+        if len({p.data.dtype for p in params}) != 1:
+            return False
+        return type(optimizer).__name__ == "SGD" or all(optimizer.state.get(p) for p in params)
+
+    def still_flat(self) -> bool:
+        opt = self.opt
+        if len(opt.param_groups) != 1 or opt.param_groups[0]["params"] is not self.params:
+            return False
+        group = opt.param_groups[0]  # its options are read afresh on every call
+        for p, g in zip(self.params, self.grads):
+            if p.grad is not g:
+                return False
+        state = opt.state
+        for key, views in self.views.items():
+            for p, view in zip(self.params, views):
+                entry = state.get(p)
+                if entry is None or entry.get(key) is not view:
+                    return False
+        if self.kind == "SGD" and group["momentum"] != 0 and "momentum_buffer" not in self.views:
+            return False
+        if self.kind == "Adam" and group["amsgrad"] and "max_exp_avg_sq" not in self.views:
+            return False
+        return True
+
+    def __call__(self) -> None:
+        if not self.still_flat():
+            self.opt.step()
+            return
+        group = self.opt.param_groups[0]
+        if self.kind == "SGD":
+            self._sgd(group)
+        else:
+            self._adam(group)
+
+    def _effective_grad(self, group: dict) -> tuple:
+        """+-grad (+ weight_decay p), as optim.optimizer.effective_grad; (array, owned)."""
+        weight_decay = float(group["weight_decay"])
+        if weight_decay == 0:
+            if group["maximize"]:
+                return np.negative(self.g, out=self.work2), True
+            return self.g, False
+        g = np.multiply(self.p, weight_decay, out=self.work2)
+        if group["maximize"]:
+            g -= self.g
+        else:
+            g += self.g
+        return g, True
+
+    def _sgd(self, group: dict) -> None:
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        dampening = float(group["dampening"])
+        g, owned = self._effective_grad(group)
+        if momentum != 0:
+            buf = self.flat_state["momentum_buffer"]
+            buf *= momentum
+            if dampening == 0:
+                buf += g
+            else:
+                buf += np.multiply(g, 1 - dampening, out=self.work)
+            if group["nesterov"]:
+                np.multiply(buf, momentum, out=self.work)
+                self.work += g
+                g, owned = self.work, True
+            else:
+                g, owned = buf, False
+        if owned:
+            g *= lr
+            self.p -= g
+        else:
+            self.p -= np.multiply(lr, g, out=self.work)
+
+    def _adam(self, group: dict) -> None:
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        states = [self.opt.state[p] for p in self.params]
+        t = states[0]["step"] + 1
+        if any(s["step"] + 1 != t for s in states):
+            self.opt.step()  # parameters at different step counts: the general path
+            return
+        for s in states:
+            s["step"] = t
+        g, _ = self._effective_grad(group)
+        m, v, work = self.flat_state["exp_avg"], self.flat_state["exp_avg_sq"], self.work
+        m *= beta1
+        m += np.multiply(g, 1 - beta1, out=work)
+        v *= beta2
+        np.multiply(g, g, out=work)
+        work *= 1 - beta2
+        v += work
+        if group["amsgrad"]:
+            v = np.maximum(self.flat_state["max_exp_avg_sq"], v,
+                           out=self.flat_state["max_exp_avg_sq"])
+        denom = np.sqrt(v, out=work)
+        denom /= math.sqrt(1 - beta2 ** t)
+        denom += eps
+        update = np.divide(m, denom, out=work)
+        update *= lr / (1 - beta1 ** t)
+        self.p -= update
