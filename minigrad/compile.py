@@ -436,26 +436,40 @@ class Compiled:
         self.step = step
         self.cache_size = cache_size
         self.plans: OrderedDict = OrderedDict()
+        self.last: tuple | None = None   # (grad mode, argument shapes/dtypes, plan) of the last call
         functools.update_wrapper(self, step)
 
     def reset(self) -> None:
         """Forget every plan: the next call captures again (after replacing parameters)."""
         self.plans.clear()
+        self.last = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             raise TypeError("compile: pass the compiled function's arguments by position")
+        last = self.last
+        if last is not None and last[0] == state.grad_enabled and len(args) == len(last[1]):
+            # the common case, checked cheaply: the same argument types as the last call
+            for a, (shape, dtype) in zip(args, last[1]):
+                if type(a) is not Tensor or a.data.shape != shape or a.data.dtype is not dtype:
+                    break
+            else:
+                if not (state.anomaly or state.tracer is not None):
+                    return last[2].run(args)
         if state.anomaly or state.tracer is not None:
             return self.step(*args)  # detect_anomaly checks every op: run eagerly
         key = (state.grad_enabled,) + tuple(_signature(a) for a in args)
         plan = self.plans.get(key)
-        if plan is not None:
+        if plan is None:
+            result, plan = self._capture(args)
+            self.plans[key] = plan
+            if len(self.plans) > self.cache_size:
+                self.plans.popitem(last=False)
+        else:
             self.plans.move_to_end(key)
-            return plan.run(args)
-        result, plan = self._capture(args)
-        self.plans[key] = plan
-        if len(self.plans) > self.cache_size:
-            self.plans.popitem(last=False)
+            result = plan.run(args)
+        plain = all(type(a) is Tensor and not a.requires_grad for a in args)
+        self.last = (key[0], [(a.data.shape, a.data.dtype) for a in args], plan) if plain else None
         return result
 
     def _capture(self, args: tuple) -> tuple:

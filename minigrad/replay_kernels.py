@@ -321,7 +321,20 @@ def kernel_for(spec: OpSpec) -> Any:
 # ---- optimiser updates on one flat buffer -------------------------------------------------
 
 def flat_views(arrays: list, dtype: Any) -> tuple:
-    """One flat buffer holding `arrays` (copied in), and a view of it shaped like each."""
+    """One flat buffer holding `arrays` (copied in), and a view of it shaped like each; when
+    the arrays already are such views, in order (another plan of the same step made them),
+    that buffer and the arrays themselves."""
+    base = arrays[0].base
+    if base is not None and base.ndim == 1 and base.dtype == dtype and base.flags.c_contiguous \
+            and base.size == sum(a.size for a in arrays):
+        start, address = 0, base.__array_interface__["data"][0]
+        for a in arrays:
+            if a.base is not base or not a.flags.c_contiguous or \
+                    a.__array_interface__["data"][0] != address + start * base.itemsize:
+                break
+            start += a.size
+        else:
+            return base, list(arrays)
     flat = np.empty(sum(a.size for a in arrays), dtype=dtype)
     views, start = [], 0
     for a in arrays:

@@ -348,3 +348,16 @@ def test_loading_optimiser_state_between_calls_takes_the_general_path():
     opt.load_state_dict(opt.state_dict())   # new state arrays: the flat views are gone
     losses += [run(mg.Tensor(x), mg.Tensor(target)).item() for _ in range(5)]
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-12)
+
+
+def test_plans_for_two_batch_sizes_share_the_parameters_and_state():
+    def batches(i, x, target):
+        rows = 16 if i % 3 else 10          # a shorter last batch, as an epoch's end gives
+        return x[:rows], target[:rows]
+    for name in ("sgd-momentum", "adam"):
+        eager_losses, eager_model, *_ = _train(False, OPTIMISERS[name], steps=12, batches=batches)
+        losses, model, _, run = _train(True, OPTIMISERS[name], steps=12, batches=batches)
+        assert len(run.plans) == 2
+        np.testing.assert_allclose(losses, eager_losses, rtol=1e-12)
+        for p, q in zip(model.parameters(), eager_model.parameters()):
+            np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-15)
