@@ -210,11 +210,10 @@ class _Tracer:
                     f"(version {version} -> {t._version}); in-place tensor updates are not "
                     f"captured. Use an optimizer from minigrad.optim for parameter updates, or "
                     f"the out-of-place form (x = x + y)")
-            if id(t) in self.stepped:
-                continue
             value = self.values[id(t)]
-            if t.data is not value.captured or not np.array_equal(t.data, before,
-                                                                   equal_nan=True):
+            if t.data is not value.captured or (  # an optimiser's update is recorded
+                    id(t) not in self.stepped and not np.array_equal(t.data, before,
+                                                                     equal_nan=True)):
                 raise CaptureError(
                     f"compile: the data of a tensor of shape {t.shape} was replaced or written "
                     f"inside the step by code the capture cannot see (t.data = ..., "
@@ -354,11 +353,15 @@ class _Plan:
         (reset by a recorded zero_grad), else eager might have accumulated or reset it in a
         way the plan cannot tell; a leaf still holding this walk's buffer from the last call
         keeps a copy, since the walk is about to overwrite the buffer."""
-        outside = [(v.tensor, buffer, id(v) in fresh) for v, buffer in leaves
-                   if v.kind == "outside"]
+        # (an argument is the caller's tensor, new or not: its .grad adds up as in eager)
+        checks = [(v.tensor, buffer, id(v) in fresh) if v.kind == "outside" else
+                  (v.position, buffer, False) for v, buffer in leaves]
+        plan = self
 
         def unshare() -> None:
-            for t, g, was_none in outside:
+            for t, g, was_none in checks:
+                if type(t) is int:            # an argument: this call's tensor
+                    t = plan.args[t]
                 if t.grad is None:
                     continue
                 if was_none:

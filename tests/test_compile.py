@@ -361,3 +361,22 @@ def test_plans_for_two_batch_sizes_share_the_parameters_and_state():
         np.testing.assert_allclose(losses, eager_losses, rtol=1e-12)
         for p, q in zip(model.parameters(), eager_model.parameters()):
             np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-15)
+
+
+def test_an_argument_that_requires_grad_receives_its_gradient():
+    w = mg.Tensor([0.5, -1.5, 2.0])
+
+    @mg.compile
+    def step(xt):
+        loss = (xt * xt * w).sum()
+        loss.backward()
+        return loss
+
+    x = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    step(x)
+    np.testing.assert_allclose(x.grad, 2 * x.data * w.data)
+    fresh = mg.Tensor([3.0, 1.0, -1.0], requires_grad=True)
+    assert step(fresh).item() == pytest.approx(float((fresh.data ** 2 * w.data).sum()))
+    np.testing.assert_allclose(fresh.grad, 2 * fresh.data * w.data)
+    step(fresh)                               # the same tensor again: its gradient adds up
+    np.testing.assert_allclose(fresh.grad, 4 * fresh.data * w.data)
