@@ -258,14 +258,18 @@ class _Plan:
         ops_of_node = {id(e.node): e for e in tracer.events if isinstance(e, _Op) and e.node}
         self.leaf_grads: dict = {}   # id(_Value) -> the view of a flat gradient buffer
         updates = self._flatten(tracer, ops_of_node)
+        reset: set = set()   # ids of tensors a zero_grad set to None, with only ops since
         for event in tracer.events:
             if isinstance(event, _Op):
                 self._add_op(event)
             elif isinstance(event, _Backward):
-                self._add_backward(event, ops_of_node)
+                self._add_backward(event, ops_of_node, reset)
+                reset = set()
             elif event[0] == "zero_grad":
                 self.kernels.append(functools.partial(_zero_grad, event[1], event[2]))
+                reset = {id(p) for p in event[1]} if event[2] else set()
             else:
+                reset = set()
                 self.kernels.append(updates.get(id(event[1])) or event[1].replay_kernel())
         self.outside = [(v.tensor, v.array) for v in tracer.outside]
         self.kernels = [k for k in self.kernels if k is not None]
@@ -313,7 +317,10 @@ class _Plan:
         op.out.array = spec.out      # a view op's kernel replaced it with the fixed view
         self.kernels.append(op.kernel.forward())
 
-    def _add_backward(self, event: _Backward, ops_of_node: dict) -> None:
+    def _add_backward(self, event: _Backward, ops_of_node: dict, reset: set) -> None:
+        """The walk the engine took, as kernels writing each gradient into its buffer (the
+        first contribution writes, later ones add), then `.grad` of the leaves. `reset`: the
+        tensors whose `.grad` a recorded zero_grad has just set to None."""
         grads: dict = {}             # id(_Value) -> its gradient buffer in this walk
         for root, seed in zip(event.roots, event.seeds):
             grads[id(root)] = seed
@@ -345,8 +352,15 @@ class _Plan:
             self.kernels.append(op.kernel.backward(grads[id(op.out)], targets))
             for total, part in sums:
                 self.kernels.append(functools.partial(np.add, total, part, out=total))
-        self.kernels.insert(start, self._unshare(leaves, event.fresh))
-        self.kernels.append(self._delivery(leaves))
+        # a leaf that zero_grad has just reset needs neither the check nor the sum
+        plain = [(v, b) for v, b in leaves if v.kind == "outside" and id(v.tensor) in reset]
+        others = [(v, b) for v, b in leaves if not (v.kind == "outside" and id(v.tensor) in reset)]
+        if others:
+            self.kernels.insert(start, self._unshare(others, event.fresh))
+            self.kernels.append(self._delivery(others))
+        if plain:
+            self.kernels.append(functools.partial(_assign_grads, [v.tensor for v, _ in plain],
+                                                  [b for _, b in plain]))
 
     def _unshare(self, leaves: list, fresh: set) -> Callable[[], None]:
         """Before the walk: a leaf whose `.grad` was None during the capture must be None now
@@ -417,6 +431,11 @@ class _Plan:
         if kind == "one":
             return Tensor._make(template.array.copy(), False, None)
         return kind(Tensor._make(v.array.copy(), False, None) for v in template)
+
+
+def _assign_grads(tensors: list, grads: list) -> None:
+    for t, g in zip(tensors, grads):
+        t.grad = g
 
 
 def _zero_grad(params: list, set_to_none: bool) -> None:
