@@ -217,9 +217,9 @@ class GaussianParamsKernel:
 
         def run() -> None:
             # the sigmoid of ops.Sigmoid, where(x >= 0, 1, e) / (1 + e) with e = exp(-|x|),
-            # as e / (1 + e) overwritten with 1 / (1 + e) where x >= 0
-            np.abs(raw1, out=e)
-            np.negative(e, out=e)
+            # as e / (1 + e) overwritten with 1 / (1 + e) where x >= 0; copysign(x, -1) is
+            # -|x| exactly, in one call
+            np.copysign(raw1, -1, out=e)
             np.exp(e, out=e)
             np.add(e, 1, out=den)
             np.greater_equal(raw1, 0, out=mask)
@@ -294,7 +294,7 @@ class GaussianKLKernel:
         multiply, negative, add = np.multiply, np.negative, np.add
 
         def run() -> None:
-            scale = g / count if mean else g
+            scale = g[()] / count if mean else g  # a scalar: a 0-d array op costs a ufunc call
             multiply(scale, inv, out=a)       # w = scale / s_m
             negative(z, out=t0)               # d mu_m = -z w
             multiply(t0, a, out=t0)
