@@ -27,6 +27,12 @@ from minigrad.ops.shape import (BroadcastTo, ExpandDims, GetItem, Reshape, Squee
                                 _is_advanced)
 
 
+def constant(value: float, like: np.ndarray) -> np.ndarray:
+    """`value` as a 0-d array of `like`'s dtype: the number NumPy would convert a Python
+    scalar to on every call (the same bits), converted once."""
+    return np.array(value, dtype=like.dtype)
+
+
 class OpSpec:
     """What the planner knows of one captured op: its class and parameters, the arrays of its
     inputs and output (fixed for the plan's life) and which inputs need a gradient."""
@@ -154,11 +160,11 @@ class TanhKernel:
 
     def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
         y, t, gx = self.spec.out, self.scratch, targets[0]
-        multiply, subtract = np.multiply, np.subtract
+        multiply, subtract, one = np.multiply, np.subtract, constant(1, self.spec.out)
 
         def run() -> None:
             multiply(y, y, out=t)
-            subtract(1, t, out=t)
+            subtract(one, t, out=t)
             multiply(g, t, out=gx)
         return run
 
@@ -174,13 +180,15 @@ class ReLUKernel:
 
     def forward(self) -> Callable[[], None]:
         x, out, maximum = self.spec.ins[0], self.spec.out, np.maximum
-        return lambda: maximum(x, 0, out=out)
+        zero = constant(0, out)
+        return lambda: maximum(x, zero, out=out)
 
     def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
         x, mask, gx = self.spec.ins[0], self.mask, targets[0]
+        zero = constant(0, x)
 
         def run() -> None:
-            np.greater(x, 0, out=mask)
+            np.greater(x, zero, out=mask)
             gx.fill(0)
             np.copyto(gx, g, where=mask)
         return run
@@ -200,12 +208,12 @@ class GaussianParamsKernel:
     def forward(self) -> Callable[[], None]:
         raw, out = self.spec.ins[0], self.spec.out
         raw1, out1 = raw[..., 1], out[..., 1]
-        min_sigma = self.spec.params.get("min_sigma", 1e-6)
-        logaddexp = np.logaddexp
+        min_sigma = constant(self.spec.params.get("min_sigma", 1e-6), out)
+        zero, logaddexp = constant(0, out), np.logaddexp
 
         def run() -> None:
             out[...] = raw
-            logaddexp(raw1, 0, out=out1)
+            logaddexp(raw1, zero, out=out1)
             np.add(out1, min_sigma, out=out1)
         return run
 
@@ -214,17 +222,18 @@ class GaussianParamsKernel:
         target = targets[0]
         e, den, sig, mask = self.e, self.den, self.sig, self.mask
         g0, g1, t0, t1 = g[..., 0], g[..., 1], target[..., 0], target[..., 1]
+        zero, one, minus_one = (constant(c, sig) for c in (0, 1, -1))
 
         def run() -> None:
             # the sigmoid of ops.Sigmoid, where(x >= 0, 1, e) / (1 + e) with e = exp(-|x|),
             # as e / (1 + e) overwritten with 1 / (1 + e) where x >= 0; copysign(x, -1) is
             # -|x| exactly, in one call
-            np.copysign(raw1, -1, out=e)
+            np.copysign(raw1, minus_one, out=e)
             np.exp(e, out=e)
-            np.add(e, 1, out=den)
-            np.greater_equal(raw1, 0, out=mask)
+            np.add(e, one, out=den)
+            np.greater_equal(raw1, zero, out=mask)
             np.divide(e, den, out=sig)
-            np.divide(1, den, out=sig, where=mask)
+            np.divide(one, den, out=sig, where=mask)
             t0[...] = g0
             np.multiply(g1, sig, out=t1)
         return run
@@ -258,18 +267,19 @@ class GaussianKLKernel:
         count, mean = self.count, self.mean
         divide, subtract, multiply, add, log = np.divide, np.subtract, np.multiply, np.add, np.log
         reduce = np.add.reduce
+        one, half = constant(1, out), constant(0.5, out)
 
         def run() -> None:
             # no np.errstate here (it costs more than the arithmetic at small sizes):
             # a non-finite loss is diagnosed below, as the eager forward does
-            divide(1, s_m, out=inv)
+            divide(one, s_m, out=inv)
             multiply(subtract(mu_gt, mu_m, out=z), inv, out=z)
             multiply(s_gt, inv, out=r)
             multiply(subtract(s_gt, s_m, out=d), inv, out=d)
             # D = (d (r + 1) + z^2)/2 - (log s_gt - log s_m), as the eager forward
-            multiply(add(r, 1, out=a), d, out=a)
+            multiply(add(r, one, out=a), d, out=a)
             add(a, multiply(z, z, out=b), out=a)
-            multiply(a, 0.5, out=a)
+            multiply(a, half, out=a)
             subtract(log(s_gt, out=b), log(s_m, out=c), out=b)
             subtract(a, b, out=a)
             total = reduce(a, axis=None)
@@ -292,13 +302,14 @@ class GaussianKLKernel:
         t0, t1 = target[..., 0], target[..., 1]
         count, mean = self.count, self.mean
         multiply, negative, add = np.multiply, np.negative, np.add
+        one = constant(1, z)
 
         def run() -> None:
             scale = g[()] / count if mean else g  # a scalar: a 0-d array op costs a ufunc call
             multiply(scale, inv, out=a)       # w = scale / s_m
             negative(z, out=t0)               # d mu_m = -z w
             multiply(t0, a, out=t0)
-            add(r, 1, out=b)                  # d s_m = -(d (r + 1) + z^2) w
+            add(r, one, out=b)                # d s_m = -(d (r + 1) + z^2) w
             multiply(b, d, out=b)
             add(b, multiply(z, z, out=t1), out=b)
             negative(b, out=t1)
