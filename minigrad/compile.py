@@ -10,7 +10,9 @@ intermediate value and gradient), each writing its result in place with `out=`
 dtypes skip Python's framework entirely: copy the arguments into their buffers, run the
 kernels in order, hand back fresh copies of the returned values. No Tensor or graph node
 is made, and nothing the capture already proved (shapes, broadcasting, dtypes) is checked
-again. New shapes or dtypes capture again (a small cache keyed by them).
+again. New shapes or dtypes capture again (a small cache keyed by them). An SGD or Adam
+update replays on flat buffers: the plan moves the optimiser's parameters (`p.data` becomes
+a view, values unchanged), their gradients and its state into one array each.
 
 The rule, as for `jax.jit`: the plan is the ops one run performed. Python code in the step
 runs only during capture, so its branches and loops are frozen, and so is any value it
@@ -123,6 +125,10 @@ class _Tracer:
         self.swapped: list = []       # (tensor, its class before the capture)
         self.snapshots: list = []     # (tensor, version, copy of data) of outside leaves
         self.stepped: set = set()     # ids of the parameters an optimiser step updated
+        tensors = [t for t in args if isinstance(t, Tensor)]
+        if len({id(t) for t in tensors}) != len(tensors):
+            raise CaptureError("compile: the same tensor is passed as two arguments; the plan "
+                               "would read one buffer for both on later calls, so pass it once")
         self.inputs = [self._note(t, "input", i) for i, t in enumerate(args)
                        if isinstance(t, Tensor)]
 

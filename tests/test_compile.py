@@ -380,3 +380,23 @@ def test_an_argument_that_requires_grad_receives_its_gradient():
     np.testing.assert_allclose(fresh.grad, 2 * fresh.data * w.data)
     step(fresh)                               # the same tensor again: its gradient adds up
     np.testing.assert_allclose(fresh.grad, 4 * fresh.data * w.data)
+
+
+def test_a_bad_value_at_replay_raises_the_eager_error_and_no_nan():
+    model, x, target = _problem()
+    run = mg.compile(lambda xt, tt: nn.GaussianKLLoss()(model(xt), tt))
+    run(mg.Tensor(x), mg.Tensor(target))
+    bad = target.copy()
+    bad[3, 1] = -0.5                          # a negative target sigma
+    with pytest.raises(ValueError) as eager:
+        nn.GaussianKLLoss()(model(mg.Tensor(x)), mg.Tensor(bad))
+    with pytest.raises(ValueError) as replayed:
+        run(mg.Tensor(x), mg.Tensor(bad))
+    assert str(replayed.value) == str(eager.value)
+    assert "row 3" in str(replayed.value)
+
+
+def test_one_tensor_as_two_arguments_is_refused():
+    with pytest.raises(CaptureError, match="two arguments"):
+        x = mg.Tensor([1.0, 2.0])
+        mg.compile(lambda a, b: a * b)(x, x)
