@@ -123,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = SIZES[:2] if args.quick else SIZES
     if args.all_dtypes:
-        sizes = [(B, H, D, dt, tgt) for B, H, D, _, tgt in sizes for dt in ("float64", "float32")]
-    print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, python {sys.version.split()[0]}, "
-          f"load average {open('/proc/loadavg').read().split()[0] if os.path.exists('/proc/loadavg') else '?'}")
+        sizes = [(B, H, D, dt, *targets) for B, H, D, _, *targets in sizes
+                 for dt in ("float64", "float32")]
+    load = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+    print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, "
+          f"python {sys.version.split()[0]}, load average {load}")
     print(f"{'B, H, D, dtype':<24}{'eager':>10}{'compiled':>10}{'NumPy':>10}{'NumPy-opt':>10}"
           f"{'PyTorch':>10}  {'comp/opt':>8} {'target':<9}{'eager/comp':>10} {'target':<8}")
     for B, H, D, dtype, target_opt, target_speedup in sizes:

@@ -87,9 +87,12 @@ def _traced_class(cls: type) -> type:
         return method
     def recorded(ufunc: Any) -> Callable:
         def method(self: Tensor, other: Any) -> Any:
+            if state.tracer is None:  # inside an op the tracer is running: compare plainly
+                return _Compare.apply(*as_constants((self, other)), ufunc=ufunc)
             return state.tracer.apply(_Compare, (self, other), {"ufunc": ufunc})
         return method
-    body = {"__slots__": (), "__hash__": object.__hash__, **{name: refuse(name.strip("_")) for name in _READERS},
+    body = {"__slots__": (), "__hash__": object.__hash__,
+            **{name: refuse(name.strip("_")) for name in _READERS},
             **{name: recorded(ufunc) for name, ufunc in _COMPARISONS.items()}}
     return type(f"Traced{cls.__name__}", (cls,), body)
 
@@ -464,7 +467,7 @@ class Compiled:
         self.step = step
         self.cache_size = cache_size
         self.plans: OrderedDict = OrderedDict()
-        self.last: tuple | None = None   # (grad mode, argument shapes/dtypes, plan) of the last call
+        self.last: tuple | None = None   # (grad mode, argument shapes/dtypes, plan) of last call
         functools.update_wrapper(self, step)
 
     def reset(self) -> None:
