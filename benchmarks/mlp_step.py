@@ -1,11 +1,14 @@
-"""One training step of the train_mlp model: minigrad against hand-written NumPy (and
-PyTorch eager on the CPU, when torch happens to be installed).
+"""One training step of the train_mlp model: minigrad eager and compiled (`minigrad.compile`)
+against hand-written NumPy, plain and optimised (and PyTorch eager on the CPU, when torch
+happens to be installed).
 
 The step: forward through Dense(D,H)-tanh-Dense(H,H)-tanh-Dense(H,2), mu = out[:, 0],
 sigma = softplus(out[:, 1]) + 1e-6, mean GaussianKLLoss against a target, backward, and
 SGD with momentum 0.9. All implementations start from the same weights and data and run
 in this one process, interleaved block by block; times are medians over blocks and each
-ratio is the median of the per-block ratios.
+ratio is the median of the per-block ratios. The optimised NumPy step preallocates its
+arrays, writes with out= and keeps the parameters in one flat buffer; the targets are
+compiled / optimised NumPy and eager / compiled (issue 16).
 
     python benchmarks/mlp_step.py [--blocks 9] [--quick] [--all-dtypes]
 """
@@ -27,12 +30,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
-from numpy_mlp import NumpyMLPStep  # noqa: E402
+from numpy_mlp import NumpyMLPStep, OptimisedNumpyMLPStep  # noqa: E402
 
-# (batch B, hidden H, input D, dtype) and the minigrad/NumPy targets of issue 6
-SIZES = [(16, 16, 1, "float64", 2.0), (64, 32, 1, "float64", 2.0),
-         (256, 128, 4, "float32", 1.15), (1024, 512, 16, "float32", 1.05),
-         (4096, 1024, 32, "float32", 1.05)]
+# (batch B, hidden H, input D, dtype), the target of compiled / optimised NumPy (at most) and
+# of eager / compiled (at least); None: no target at that size
+SIZES = [(16, 16, 1, "float64", 1.3, 2.0), (64, 32, 1, "float64", 1.3, 2.0),
+         (256, 128, 4, "float32", None, None), (1024, 512, 16, "float32", 1.05, None),
+         (4096, 1024, 32, "float32", None, None)]
 LR, MOMENTUM = 0.01, 0.9
 
 
@@ -52,19 +56,21 @@ def build_minigrad(D: int, H: int, dtype: str, seed: int = 0) -> nn.Module:
     return model
 
 
-def minigrad_stepper(model: nn.Module, x: np.ndarray, target: np.ndarray) -> Callable[[], float]:
+def minigrad_stepper(model: nn.Module, x: np.ndarray, target: np.ndarray,
+                     compiled: bool = False) -> Callable[[], float]:
     loss_fn = nn.GaussianKLLoss()
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     xt, tt = mg.Tensor(x), mg.Tensor(target)
 
-    def step() -> float:
+    def step(xt: mg.Tensor, tt: mg.Tensor) -> mg.Tensor:
         opt.zero_grad()
         loss = loss_fn(model(xt), tt)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss
 
-    return step
+    run = mg.compile(step) if compiled else step
+    return lambda: run(xt, tt).item()
 
 
 def torch_stepper(weights: list[np.ndarray], x: np.ndarray, target: np.ndarray) -> Callable | None:
@@ -117,16 +123,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = SIZES[:2] if args.quick else SIZES
     if args.all_dtypes:
-        sizes = [(B, H, D, dt, tgt) for B, H, D, _, tgt in sizes for dt in ("float64", "float32")]
-    print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, python {sys.version.split()[0]}")
-    header = f"{'B, H, D, dtype':<24}{'minigrad':>11}{'NumPy':>11}{'PyTorch':>11}  {'mg/NumPy':>9}{'PT/mg':>7}  target"
-    print(header)
-    for B, H, D, dtype, target_ratio in sizes:
+        sizes = [(B, H, D, dt, *targets) for B, H, D, _, *targets in sizes
+                 for dt in ("float64", "float32")]
+    load = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+    print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, "
+          f"python {sys.version.split()[0]}, load average {load}")
+    print(f"{'B, H, D, dtype':<24}{'eager':>10}{'compiled':>10}{'NumPy':>10}{'NumPy-opt':>10}"
+          f"{'PyTorch':>10}  {'comp/opt':>8} {'target':<9}{'eager/comp':>10} {'target':<8}")
+    for B, H, D, dtype, target_opt, target_speedup in sizes:
         x, target = make_problem(B, D, dtype)
-        model = build_minigrad(D, H, dtype)
-        weights = [p.data.copy() for p in model.parameters()]
-        steppers = {"minigrad": minigrad_stepper(model, x, target),
-                    "numpy": lambda ref=NumpyMLPStep(weights, LR, MOMENTUM): ref.step(x, target)}
+        weights = [p.data.copy() for p in build_minigrad(D, H, dtype).parameters()]
+        steppers = {
+            "eager": minigrad_stepper(build_minigrad(D, H, dtype), x, target),
+            "compiled": minigrad_stepper(build_minigrad(D, H, dtype), x, target, compiled=True),
+            "numpy": lambda ref=NumpyMLPStep(weights, LR, MOMENTUM): ref.step(x, target),
+            "numpy_opt": lambda ref=OptimisedNumpyMLPStep(weights, B, LR, MOMENTUM):
+                ref.step(x, target)}
         torch_step = torch_stepper(weights, x, target)
         if torch_step is not None:
             steppers["torch"] = torch_step
@@ -136,16 +148,22 @@ def main(argv: list[str] | None = None) -> int:
             repeats = max(1, repeats // 10)
         times = median_block_times(steppers, repeats, args.blocks)
         med = {name: statistics.median(ts) for name, ts in times.items()}
-        ratio = statistics.median(m / n for m, n in zip(times["minigrad"], times["numpy"]))
-        pt = "-"
-        pt_ratio = "-"
-        if "torch" in times:
-            pt = f"{med['torch'] * 1e6:.0f}us"
-            pt_ratio = f"{statistics.median(t / m for t, m in zip(times['torch'], times['minigrad'])):.2f}"
-        verdict = "ok" if ratio <= target_ratio else "MISSED"
+
+        def ratio(a: str, b: str) -> float:
+            return statistics.median(m / n for m, n in zip(times[a], times[b]))
+
+        def shown(name: str) -> str:
+            return f"{med[name] * 1e6:.0f}us" if name in med else "-"
+
+        comp_opt, speedup = ratio("compiled", "numpy_opt"), ratio("eager", "compiled")
+        verdict_opt = "-" if target_opt is None else (
+            f"<={target_opt} " + ("ok" if comp_opt <= target_opt else "MISSED"))
+        verdict_speed = "-" if target_speedup is None else (
+            f">={target_speedup} " + ("ok" if speedup >= target_speedup else "MISSED"))
         label = f"{B}, {H}, {D}, {dtype}"
-        print(f"{label:<24}{med['minigrad'] * 1e6:>9.0f}us{med['numpy'] * 1e6:>9.0f}us{pt:>11}  "
-              f"{ratio:>9.2f}{pt_ratio:>7}  <= {target_ratio} {verdict}")
+        print(f"{label:<24}" + "".join(f"{shown(n):>10}" for n in
+                                       ("eager", "compiled", "numpy", "numpy_opt", "torch"))
+              + f"  {comp_opt:>8.2f} {verdict_opt:<9}{speedup:>10.2f} {verdict_speed:<8}")
     return 0
 
 

@@ -129,6 +129,8 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     option(model, "--momentum", 0.9, "SGD momentum", type=float)
     option(model, "--seed", 0, "same seed, same numbers", type=int)
     option(model, "--dtype", "float64", "of parameters and data", choices=("float32", "float64"))
+    option(model, "--compile", False, "capture the training step once and replay it "
+           "(minigrad.compile): the same numbers with less Python per step", action="store_true")
     run = p.add_argument_group("run")
     option(run, "--out", None, "output folder (default runs/<timestamp>; with --resume, the "
            "checkpoint's)", metavar="DIR")
@@ -191,6 +193,9 @@ def check_config(config: dict, given: set) -> None:
         raise UsageError(f"--lr must be a positive number, got {config['lr']}")
     if not 0 <= config["momentum"] < 1:
         raise UsageError(f"--momentum must be in [0, 1), got {config['momentum']}")
+    if config.get("compile") and config["explore"]:
+        raise UsageError("--compile and --explore exclude each other: the timeline reads each "
+                         "step's graph, which a replayed step does not build")
 
 
 # ---- data, model, optimiser -------------------------------------------------------------
@@ -337,6 +342,33 @@ def train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
     return loss.item()
 
 
+def compiled_train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
+                        config: dict) -> Callable:
+    """train_step for --compile: the step is captured once per batch shape and replayed
+    (minigrad.compile); the batch comes in as tensors, as a compiled step's inputs must."""
+    @minigrad.compile
+    def step(x: minigrad.Tensor, target: minigrad.Tensor) -> minigrad.Tensor:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    def train_step_compiled(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module,
+                            x: minigrad.Tensor, target: minigrad.Tensor, config: dict,
+                            on_loss: Callable | None = None) -> float:
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                return step(x, target).item()
+            except (ValueError, FloatingPointError) as err:  # the same verdict as train_step
+                with minigrad.no_grad():
+                    if looks_diverged(model, model(x)):
+                        return math.inf
+                raise TrainingDiverged(f"the loss cannot be computed on the model's predictions "
+                                       f"({err}); lower --lr (now {config['lr']})") from None
+    return train_step_compiled
+
+
 def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data: Dataset,
           held_out: Dataset, scaling: Scaling, config: dict, progress: dict,
           on_epoch_end: Callable | None = None, on_loss: Callable | None = None) -> dict:
@@ -356,6 +388,8 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
         first = held_out_figure(model, held_out, scaling, config)
     limit = first + max(abs(first), 1.0) if math.isfinite(first) else math.inf
     display = Progress(start, config["epochs"], n, names)
+    step = (compiled_train_step(model, optimizer, loss_fn, config) if config.get("compile")
+            else train_step)
     try:
         for epoch in range(start, config["epochs"]):
             began = time.perf_counter()
@@ -364,7 +398,7 @@ def train(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module, data
             total = 0.0
             for x, target in batches:
                 hook = None if on_loss is None else functools.partial(on_loss, progress["step"])
-                value = train_step(model, optimizer, loss_fn, x, target, config, hook)
+                value = step(model, optimizer, loss_fn, x, target, config, hook)
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the loss became {value} at step {progress['step'] + 1} (epoch "
@@ -713,7 +747,7 @@ def run(config: dict, given: set, wall_start: float) -> int:
                              f"resumed or evaluated run keeps; drop them")
         # the run's own target length stands unless --epochs sets a new total
         keep = ["out", "save_every", "no_plot", "no_graph", "overwrite", "resume", "eval",
-                "export", "explore"]
+                "export", "explore", "compile"]
         if "epochs" in given:
             keep.append("epochs")
         config = {**saved, **{k: config[k] for k in keep}}

@@ -22,6 +22,7 @@ from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from minigrad.serialization import CheckpointError, load, save
 from minigrad import autograd, nn, optim  # noqa: E402  (mg.nn and mg.optim, as torch.nn / torch.optim)
 from minigrad import data  # noqa: E402  (mg.data, as torch.utils.data)
+from minigrad.compile import CaptureError, compile  # noqa: E402  (after nn: its kernels use nn's ops)
 
 __version__ = "0.2.0"
 
@@ -38,5 +39,5 @@ __all__ = [
     "multiply", "negative", "not_equal", "power", "relu", "reshape", "sigmoid", "softmax",
     "softplus", "sqrt", "squeeze", "stack", "subtract", "swapaxes", "tanh", "transpose",
     "unsqueeze", "var", "where", "GradcheckError", "gradcheck", "gradgradcheck", "CheckpointError", "load", "save",
-    "autograd", "data", "nn", "optim",
+    "CaptureError", "compile", "autograd", "data", "nn", "optim",
 ]

@@ -103,6 +103,8 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     """The one backward pass. Without `capture`, gradients reach the leaves' `.grad` (and
     tensors that retain_grad); with it, they are returned by id for just those tensors.
     `observe`, if given, receives each node's step (see `backward_steps`)."""
+    if state.tracer is not None:  # minigrad.compile is capturing: it runs and notes the walk
+        return state.tracer.backward(roots, seeds, retain_graph, create_graph, capture, observe)
     wanted = {id(t) for t in capture} if capture is not None else None
     found: dict = {}
     pending: dict = {}      # node -> the summed gradient of its output so far

@@ -75,6 +75,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the op on tensors (numbers and arrays are taken as constants) and record it."""
+        if state.tracer is not None:  # minigrad.compile is capturing: it runs and notes the op
+            return state.tracer.apply(cls, inputs, params)
         for x in inputs:
             if not isinstance(x, Tensor):
                 inputs = as_constants(inputs)

@@ -155,6 +155,8 @@ class Module:
         """Reset every parameter's `.grad`: to None (the default; the next backward writes it
         afresh), or with `set_to_none=False` fill the existing arrays with zeros in place,
         as torch.nn.Module.zero_grad does."""
+        if state.tracer is not None:  # minigrad.compile is capturing: it notes the reset
+            state.tracer.zero_grad(list(self.parameters()), set_to_none)
         for p in self.parameters():
             if set_to_none:
                 p.grad = None

@@ -14,6 +14,7 @@ import numpy as np
 
 from minigrad.autograd.function import clock
 from minigrad.tensor import Tensor
+from minigrad.autograd.grad_mode import state as _grad_mode
 
 
 class Optimizer:
@@ -96,6 +97,9 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: set them to None, or (``set_to_none=False``) fill them
         with zeros in place."""
+        if _grad_mode.tracer is not None:  # minigrad.compile is capturing: it notes the reset
+            _grad_mode.tracer.zero_grad([p for g in self.param_groups for p in g["params"]],
+                                        set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
@@ -107,6 +111,11 @@ class Optimizer:
         """Update every parameter that has a gradient. ``closure``, if given, is called
         first and its result (the loss) returned."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    def replay_kernel(self) -> Callable[[], None]:
+        """What `minigrad.compile` runs to replay this optimiser's update: by default `step`
+        itself, which reads the gradients, options and state afresh on every call."""
+        return self.step
 
     def _check_options(self, options: dict) -> None:
         """Raise ValueError if an option value is invalid. Subclasses override."""

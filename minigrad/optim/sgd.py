@@ -5,6 +5,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from minigrad.autograd.grad_mode import state as _grad_mode
+
 from .optimizer import (Optimizer, check_buffer, check_non_negative, check_state_keys,
                         effective_grad)
 
@@ -69,6 +71,8 @@ class SGD(Optimizer):
         """Update every parameter that has a gradient. ``closure``, if given, is called
         first and its result (the loss) returned."""
         loss = None if closure is None else closure()
+        if _grad_mode.tracer is not None:  # minigrad.compile is capturing: it notes the update
+            _grad_mode.tracer.optimizer_step(self)
         for group in self.param_groups:
             # Python floats, so that float32 arrays are not promoted (NEP 50).
             lr = float(group["lr"])

@@ -84,3 +84,32 @@ def test_sgd_momentum_steps_stay_equal(B, H, D):
     assert losses[-1] != losses[0], "the weights must actually move"
     for p, w in zip(model.parameters(), reference.params):
         np.testing.assert_allclose(w, p.data, rtol=1e-10, atol=1e-13)
+
+
+OptimisedNumpyMLPStep = _load_numpy_mlp().OptimisedNumpyMLPStep
+
+
+@pytest.mark.parametrize("B, H, D", SIZES)
+def test_optimised_reference_matches_minigrad_step_by_step(B, H, D):
+    """The optimised step (flat buffers, out=) gives minigrad's loss, gradients and weights."""
+    model, weights, x, target = _problem(B, H, D, seed=2)
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    loss_fn = nn.GaussianKLLoss()
+    fast = OptimisedNumpyMLPStep(weights, B, LR, MOMENTUM)
+    xt, tt = mg.Tensor(x), mg.Tensor(target)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = loss_fn(model(xt), tt)
+        loss.backward()
+        grads = [p.grad.copy() for p in model.parameters()]
+        opt.step()
+        losses.append(fast.step(x, target))
+        np.testing.assert_allclose(losses[-1], loss.item(), rtol=1e-10)
+        for p_grad, g in zip(grads, fast.grads):
+            assert np.abs(g).max() > 0
+            np.testing.assert_allclose(g, p_grad, rtol=1e-9, atol=1e-13)
+    assert losses[-1] != losses[0], "the weights must actually move"
+    for p, w in zip(model.parameters(), fast.params):
+        np.testing.assert_allclose(w, p.data, rtol=1e-10, atol=1e-13)
+    assert all(w.base is fast.flat for w in fast.params), "one flat parameter buffer"
