@@ -213,7 +213,7 @@ class _Tracer:
         """Refuse what the plan would not reproduce: data replaced or changed in place
         inside the step by anything but a recorded optimiser update."""
         for t, version, before in self.snapshots:
-            if t._version != version:
+            if t._version != version and id(t) not in self.stepped:  # an optimiser step ticks it
                 raise CaptureError(
                     f"compile: a tensor of shape {t.shape} was changed in place inside the step "
                     f"(version {version} -> {t._version}); in-place tensor updates are not "

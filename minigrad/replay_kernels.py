@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from minigrad.kernels import _EXP_LIMIT
+
 from minigrad.autograd.engine import _fit
 from minigrad.nn.functional import GaussianKL, _diagnose_kl
 from minigrad.nn.heads import GaussianParams
@@ -220,20 +222,20 @@ class GaussianParamsKernel:
     def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
         raw1 = self.spec.ins[0][..., 1]
         target = targets[0]
-        e, den, sig, mask = self.e, self.den, self.sig, self.mask
+        sig = self.sig
         g0, g1, t0, t1 = g[..., 0], g[..., 1], target[..., 0], target[..., 1]
-        zero, one, minus_one = (constant(c, sig) for c in (0, 1, -1))
+        limit = _EXP_LIMIT.get(sig.dtype, 709.0)
 
         def run() -> None:
-            # the sigmoid of ops.Sigmoid, where(x >= 0, 1, e) / (1 + e) with e = exp(-|x|),
-            # as e / (1 + e) overwritten with 1 / (1 + e) where x >= 0; copysign(x, -1) is
-            # -|x| exactly, in one call
-            np.copysign(raw1, minus_one, out=e)
-            np.exp(e, out=e)
-            np.add(e, one, out=den)
-            np.greater_equal(raw1, zero, out=mask)
-            np.divide(e, den, out=sig)
-            np.divide(one, den, out=sig, where=mask)
+            # kernels.sigmoid step by step, into a buffer: 1 / (1 + exp(-x))
+            np.negative(raw1, out=sig)
+            if sig.size and sig.max() > limit:
+                with np.errstate(over="ignore"):
+                    np.exp(sig, out=sig)
+            else:
+                np.exp(sig, out=sig)
+            np.add(sig, 1.0, out=sig)
+            np.divide(1.0, sig, out=sig)
             t0[...] = g0
             np.multiply(g1, sig, out=t1)
         return run
@@ -255,34 +257,32 @@ class GaussianKLKernel:
     def __init__(self, spec: OpSpec) -> None:
         self.spec = spec
         column = spec.ins[0][..., 0]
-        self.z, self.r, self.d, self.inv, self.a, self.b, self.c = (
-            np.empty(column.shape, dtype=spec.out.dtype) for _ in range(7))
+        self.z, self.r, self.q, self.inv, self.tmp, self.log_r = (
+            np.empty(column.shape, dtype=spec.out.dtype) for _ in range(6))
         self.count = math.prod(column.shape)
         self.mean = spec.params.get("reduction", "mean") == "mean"
 
     def forward(self) -> Callable[[], None]:
         pred, target, out = self.spec.ins[0], self.spec.ins[1], self.spec.out
         mu_m, s_m, mu_gt, s_gt = pred[..., 0], pred[..., 1], target[..., 0], target[..., 1]
-        z, r, d, inv, a, b, c = self.z, self.r, self.d, self.inv, self.a, self.b, self.c
+        z, r, log_r = self.z, self.r, self.log_r
         count, mean = self.count, self.mean
-        divide, subtract, multiply, add, log = np.divide, np.subtract, np.multiply, np.add, np.log
         reduce = np.add.reduce
-        one, half = constant(1, out), constant(0.5, out)
 
         def run() -> None:
-            # no np.errstate here (it costs more than the arithmetic at small sizes):
-            # a non-finite loss is diagnosed below, as the eager forward does
-            divide(one, s_m, out=inv)
-            multiply(subtract(mu_gt, mu_m, out=z), inv, out=z)
-            multiply(s_gt, inv, out=r)
-            multiply(subtract(s_gt, s_m, out=d), inv, out=d)
-            # D = (d (r + 1) + z^2)/2 - (log s_gt - log s_m), as the eager forward
-            multiply(add(r, one, out=a), d, out=a)
-            add(a, multiply(z, z, out=b), out=a)
-            multiply(a, half, out=a)
-            subtract(log(s_gt, out=b), log(s_m, out=c), out=b)
-            subtract(a, b, out=a)
-            total = reduce(a, axis=None)
+            # functional._kl_value step by step, into buffers (no np.errstate here: it costs
+            # more than the arithmetic at small sizes; a non-finite loss is diagnosed below)
+            np.divide(s_gt, s_m, out=r)
+            np.log(r, out=log_r)
+            np.subtract(mu_gt, mu_m, out=z)
+            np.divide(z, s_m, out=z)
+            np.multiply(z, z, out=z)
+            np.multiply(r, r, out=r)
+            np.add(r, z, out=r)
+            np.subtract(r, 1.0, out=r)
+            np.multiply(r, 0.5, out=r)
+            np.subtract(r, log_r, out=r)
+            total = reduce(r, axis=None)
             out[...] = total / count if mean else total
             if not math.isfinite(out):
                 self.diagnose()
@@ -297,23 +297,30 @@ class GaussianKLKernel:
         _diagnose_kl((pred, target), True)  # forward accepted: the sum itself overflowed
 
     def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
+        pred = self.spec.ins[0]
+        target_in = self.spec.ins[1]
+        mu_m, s_m, mu_gt, s_gt = pred[..., 0], pred[..., 1], target_in[..., 0], target_in[..., 1]
         target = targets[0]
-        z, r, d, inv, a, b = self.z, self.r, self.d, self.inv, self.a, self.b
+        z, q, inv, tmp = self.z, self.q, self.inv, self.tmp
         t0, t1 = target[..., 0], target[..., 1]
         count, mean = self.count, self.mean
-        multiply, negative, add = np.multiply, np.negative, np.add
-        one = constant(1, z)
 
         def run() -> None:
-            scale = g[()] / count if mean else g  # a scalar: a 0-d array op costs a ufunc call
-            multiply(scale, inv, out=a)       # w = scale / s_m
-            negative(z, out=t0)               # d mu_m = -z w
-            multiply(t0, a, out=t0)
-            add(r, one, out=b)                # d s_m = -(d (r + 1) + z^2) w
-            multiply(b, d, out=b)
-            add(b, multiply(z, z, out=t1), out=b)
-            negative(b, out=t1)
-            multiply(t1, a, out=t1)
+            # kernels.kl_grads step by step, into buffers
+            scale = float(g) / count if mean else float(g)
+            np.divide(1.0, s_m, out=inv)
+            np.subtract(mu_gt, mu_m, out=z)
+            np.multiply(z, inv, out=z)
+            np.subtract(s_gt, s_m, out=q)
+            np.multiply(q, inv, out=q)
+            np.multiply(s_gt, inv, out=tmp)
+            np.add(tmp, 1.0, out=tmp)
+            np.multiply(q, tmp, out=q)
+            np.multiply(inv, -scale, out=inv)
+            np.multiply(z, inv, out=t0)
+            np.multiply(z, z, out=tmp)
+            np.add(tmp, q, out=tmp)
+            np.multiply(tmp, inv, out=t1)
         return run
 
 
