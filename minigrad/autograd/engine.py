@@ -117,6 +117,8 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     previous = state.grad_enabled if create_graph else None
     if create_graph:
         state.grad_enabled = True
+    now = clock.now  # in-place changes so far; nothing changes them during the walk
+    plain = wanted is None
     try:
         while queue:
             node = heapq.heappop(queue)[1]
@@ -125,7 +127,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 continue
             if node.saved_tensors is None:
                 raise _freed(node)
-            if node.created != clock.now:  # something changed in place since the node was made
+            if node.created != now:  # something changed in place since the node was made
                 _check_versions(node)
             grads = _on_tensors(node, g) if create_graph else node.backward(node, g)
             if type(grads) is not tuple:
@@ -145,14 +147,19 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 if type(gi) is not np.ndarray or gi.shape != data.shape or gi.dtype != data.dtype:
                     gi = _fit(gi, data, node.name)
                 fn = t.grad_fn
-                if fn is not None and wanted is None and not t._retains_grad:
-                    # the common case, spelled out (it runs for every edge): add to the pending sum
-                    if fn in pending:
-                        pending[fn] = pending[fn] + gi
+                # the two common cases spelled out, as they run for every edge of every step
+                if plain and not t._retains_grad:
+                    if fn is not None:   # an op's output: add to its node's pending sum
+                        if fn in pending:
+                            pending[fn] = pending[fn] + gi
+                        else:
+                            pending[fn] = gi
+                            heapq.heappush(queue, (-fn.seq, fn))
+                    elif t.grad is None:  # a leaf: its .grad, never sharing memory
+                        t.grad = gi.copy() if _maybe_shared(gi, grads + (g,)) else gi
                     else:
-                        pending[fn] = gi
-                        heapq.heappush(queue, (-fn.seq, fn))
-                else:  # a leaf, a kept or a captured gradient; grads + (g,): arrays not to share
+                        t.grad = t.grad + gi
+                else:  # a kept or a captured gradient
                     _deliver(t, gi, grads + (g,), pending, queue, wanted, found)
             if observe is not None:
                 observe((node, g, [_fit(gi, t.data, node.name) if gi is not None and
