@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["bool_", "float32", "float64", "get_default_dtype", "int64", "set_default_dtype"]
+
 _default_dtype = np.dtype(np.float64)
 
 float32 = np.float32

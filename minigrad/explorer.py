@@ -27,7 +27,7 @@ from minigrad.autograd.engine import backward_steps
 from minigrad.tensor import Tensor
 from minigrad import viz
 
-__all__ = ["Explorer", "Timeline", "explore", "SMALL", "HEAT", "BINS"]
+__all__ = ["BINS", "HEAT", "SMALL", "Explorer", "Timeline", "explore"]
 
 SMALL = 64   # arrays with at most this many elements are embedded whole, every number exact
 HEAT = 32    # larger ones: a heat map of at most HEAT x HEAT evenly spaced entries (4 digits)
@@ -292,7 +292,7 @@ def _clean_svg(svg: str) -> str:
     """dot's SVG made embeddable: no XML prolog or comments, no document-wide ids (several
     explorers share a notebook), each node and edge tagged with its DOT name."""
     svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.DOTALL)
 
     def tag(m: re.Match) -> str:
         name = html.unescape(m.group(2))

@@ -16,6 +16,8 @@ from minigrad import ops
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
 
+__all__ = ["function", "ufunc"]
+
 UFUNCS = {
     np.add: ops.add, np.subtract: ops.subtract, np.multiply: ops.multiply,
     np.true_divide: ops.divide, np.power: ops.power, np.negative: ops.negative,

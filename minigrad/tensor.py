@@ -10,12 +10,15 @@ written once in NumPy, run again on tensors for gradients of gradients.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from minigrad.dtypes import as_array
 from minigrad.tensor_methods import TensorMethods
+
+__all__ = ["Tensor"]
 
 class Tensor(TensorMethods):
     """An n-dimensional array with reverse-mode automatic differentiation."""
@@ -259,10 +262,10 @@ class Tensor(TensorMethods):
     def __ge__(self, other: Any) -> "Tensor":
         return ops.greater_equal(self, other)
 
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __eq__(self, other: object) -> "Tensor":  # type: ignore[override]
         return ops.equal(self, other)
 
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __ne__(self, other: object) -> "Tensor":  # type: ignore[override]
         return ops.not_equal(self, other)
 
 

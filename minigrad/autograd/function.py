@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.grad_mode import state
 from minigrad.dtypes import as_array
 from minigrad.tensor import Tensor
+
+__all__ = ["Function", "once_differentiable"]
 
 class VersionClock:
     """Counts in-place changes, process-wide. A tensor's `_version` is the clock's value at its

@@ -17,6 +17,14 @@ from minigrad.autograd import Function
 from minigrad.ops.shape import Stack
 from minigrad.tensor import Tensor
 
+__all__ = [
+    "MSE", "GaussianKL", "GaussianNLL", "dropout", "gaussian_kl", "gaussian_kl_loss",
+    "gaussian_mixture_nll_loss", "gaussian_nll_loss", "linear", "log_softmax",
+    "mixture_kl_upper_bound", "mixture_kl_variational", "mse_loss",
+    "multivariate_gaussian_kl_loss", "multivariate_gaussian_nll_loss", "relu", "sigmoid",
+    "softmax", "softplus", "tanh",
+]
+
 REDUCTIONS = ("mean", "sum", "none")
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -408,10 +416,8 @@ from minigrad.nn.multivariate import (multivariate_gaussian_kl_loss,  # noqa: E4
                                       multivariate_gaussian_nll_loss)
 
 # ---- the functional forms a PyTorch user reaches for (torch.nn.functional's names) --------
-# Re-exported here so that `import minigrad.nn.functional as F` gives F.relu, F.linear, ...
-# (`name as name` marks each as a deliberate re-export for linters and type checkers)
-from minigrad.ops import log_softmax as log_softmax, relu as relu  # noqa: E402
-from minigrad.ops import sigmoid as sigmoid, softmax as softmax  # noqa: E402
-from minigrad.ops import softplus as softplus, tanh as tanh  # noqa: E402
-from minigrad.nn.layers import linear as linear  # noqa: E402
-from minigrad.nn.dropout import dropout as dropout  # noqa: E402
+# Re-exported here (and listed in __all__) so that `import minigrad.nn.functional as F` gives
+# F.relu, F.linear, ...
+from minigrad.ops import log_softmax, relu, sigmoid, softmax, softplus, tanh  # noqa: E402
+from minigrad.nn.layers import linear  # noqa: E402
+from minigrad.nn.dropout import dropout  # noqa: E402

@@ -13,6 +13,11 @@ import numpy as np
 
 from minigrad import creation
 
+__all__ = [
+    "calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_",
+    "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+]
+
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0,
           "relu": math.sqrt(2.0), "leaky_relu": None, "selu": 0.75}
 

@@ -3,7 +3,8 @@ the fused op both run, `Affine`: x @ W + b, and its functional form `linear`."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from minigrad.nn import init as nn_init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
+
+__all__ = ["Affine", "Dense", "Linear", "linear"]
 
 
 class Affine(Function):
@@ -161,7 +164,7 @@ class Linear(Module):
         return f"Linear({self.in_features}->{self.out_features})"
 
 
-def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002  (torch's name)
     """torch.nn.functional.linear: input @ weight^T + bias, weight (out, in), one Affine node;
     d/dinput = g @ weight, d/dweight = g^T input, d/dbias = g summed over the batch."""
     if bias is None:

@@ -24,6 +24,13 @@ from minigrad.nn.module import Module
 from minigrad.ops.softmax import log_softmax
 from minigrad.tensor import Tensor
 
+__all__ = [
+    "GaussianMixtureHead", "GaussianMixtureNLL", "GaussianMixtureNLLLoss",
+    "GaussianMixtureParams", "gaussian_mixture_nll_loss", "mixture_density",
+    "mixture_kl_upper_bound", "mixture_kl_variational", "mixture_mean", "mixture_mode",
+    "mixture_sample", "mixture_variance", "mixture_weights",
+]
+
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _FIELDS = ("logit", "mu", "sigma")
 
@@ -377,8 +384,13 @@ def mixture_kl_variational(pred: Any, target: Any, reduction: str = "none") -> T
     F.check_reduction(op, reduction)
     log_b, mu_g, s_g = _split(pred, op)
     log_a, mu_f, s_f = _split(target, op)
-    col = (lambda x: x.unsqueeze(-1))   # component a of f along rows
-    row = (lambda x: x.unsqueeze(-2))   # component a' (or b) along columns
+
+    def col(x: Any) -> Any:  # component a of f along rows
+        return x.unsqueeze(-1)
+
+    def row(x: Any) -> Any:  # component a' (or b) along columns
+        return x.unsqueeze(-2)
+
     kl_ff = F.gaussian_kl(row(mu_f), row(s_f), col(mu_f), col(s_f))   # KL(f_a || f_a')
     kl_fg = F.gaussian_kl(row(mu_g), row(s_g), col(mu_f), col(s_f))   # KL(f_a || g_b)
     inner = _logsumexp(row(log_a) - kl_ff) - _logsumexp(row(log_b) - kl_fg)

@@ -23,6 +23,12 @@ from minigrad.nn.layers import Dense
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
+__all__ = [
+    "CholeskyParams", "MultivariateGaussianHead", "MultivariateGaussianKL",
+    "MultivariateGaussianKLLoss", "MultivariateGaussianNLL", "MultivariateGaussianNLLLoss",
+    "multivariate_gaussian_kl_loss", "multivariate_gaussian_nll_loss",
+]
+
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 

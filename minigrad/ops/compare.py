@@ -1,12 +1,18 @@
 """Comparisons and logical ops: boolean tensors, outside the graph (they have no gradient)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.function import as_constants
 from minigrad.tensor import Tensor
+
+__all__ = [
+    "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not",
+    "logical_or", "not_equal",
+]
 
 
 def _comparison(ufunc: Callable) -> Callable[..., Tensor]:

@@ -1,7 +1,8 @@
 """Adam, with optional L2 weight decay, AMSGrad and maximisation."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import math
 
@@ -9,6 +10,8 @@ import numpy as np
 
 from .optimizer import (Optimizer, check_buffer, check_non_negative, check_real,
                         check_state_keys, check_step, effective_grad)
+
+__all__ = ["Adam"]
 
 
 class Adam(Optimizer):
@@ -53,8 +56,8 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "maximize": maximize}
         super().__init__(params, defaults)
 
     def _check_options(self, options: dict) -> None:

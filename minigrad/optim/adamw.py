@@ -1,10 +1,13 @@
 """AdamW: Adam with weight decay decoupled from the gradient."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from minigrad.optim.adam import Adam, adam_update
 from minigrad.optim.optimizer import effective_grad
+
+__all__ = ["AdamW"]
 
 
 class AdamW(Adam):

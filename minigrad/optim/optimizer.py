@@ -6,7 +6,8 @@ Modelled on ``torch.optim.Optimizer``. A *parameter* is any tensor-like object w
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numbers
 
@@ -14,6 +15,8 @@ import numpy as np
 
 from minigrad.autograd.function import clock
 from minigrad.tensor import Tensor
+
+__all__ = ["Optimizer"]
 
 
 class Optimizer:
