@@ -146,7 +146,7 @@ class _Snapshot:
             self.graph = graph = viz._Graph(root)
             layout = viz._Layout(graph, collapse)
             grads = self._gradients(root, grad) if backward else {}
-            self.data = {
+            self.data: dict[str, Any] = {
                 "mode": mode,
                 "tensors": {graph.ids[id(t)]: self._tensor(t, grads, backward)
                             for t in graph.tensors},
@@ -212,7 +212,8 @@ class _Snapshot:
         """Backward, one entry per node the engine runs, in its order: the gradient the node
         receives and what it sends along each input edge; and, for every tensor that receives
         gradients from several consumers (a diamond), the parts and their running sums."""
-        ids, steps = self.graph.ids, []
+        ids = self.graph.ids
+        steps: list[dict] = []
         parts: dict = {}
         steps_run = backward_steps(root, grads[id(root)]) if root.requires_grad else []
         for node, _, sent in steps_run:

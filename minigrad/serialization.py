@@ -34,7 +34,7 @@ import secrets
 import socket
 import zipfile
 import zlib
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
@@ -443,7 +443,7 @@ class _Reader:
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as err:
             raise self.fail(f"the entry {name!r} is damaged or truncated: {err}") from None
 
-    def _read_npy(self, name: str, info: zipfile.ZipInfo, stream: BinaryIO) -> np.ndarray:
+    def _read_npy(self, name: str, info: zipfile.ZipInfo, stream: IO[bytes]) -> np.ndarray:
         crc = 0
 
         def take(n: int) -> bytes:

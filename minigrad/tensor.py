@@ -25,6 +25,14 @@ class Tensor(TensorMethods):
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_retains_grad",
                  "_version", "__weakref__")
+    # the slots, typed for checkers
+    data: np.ndarray
+    grad: Any  # an ndarray; a Tensor after backward(create_graph=True)
+    requires_grad: bool
+    grad_fn: Any  # the Function node that made this tensor, None for a leaf
+    name: str | None
+    _retains_grad: bool
+    _version: int
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:

@@ -57,6 +57,14 @@ class Function:
 
     __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "scope", "seq", "out_data",
                  "created", "__dict__")
+    # the slots, typed for checkers (set in apply; __dict__ takes any attribute forward sets)
+    inputs: tuple[Tensor, ...]
+    saved_tensors: Any  # the tuple save_for_backward got (Any: apply first sets it to ())
+    needs_input_grad: tuple[bool, ...]
+    scope: tuple
+    seq: int
+    out_data: np.ndarray
+    created: int
     name = "Function"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -84,6 +92,7 @@ class Function:
                 break
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
+        needs: tuple[bool, ...]
         try:
             if len(inputs) == 1:  # the one- and two-input cases, spelled out: they are hot
                 a = inputs[0]

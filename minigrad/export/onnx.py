@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -251,7 +251,7 @@ def _sequential(g: OnnxGraph, module: Any, x: Any) -> Any:
 
 def _gaussian_head(g: OnnxGraph, module: Any, x: str) -> dict:
     # mu = raw[..., 0]; sigma = softplus(raw[..., 1]) + min_sigma, as GaussianParams computes
-    raw = g.convert(module.linear, x)
+    raw = cast(str, g.convert(module.linear, x))  # a linear layer gives one value
     sigma = g.op("Add", [g.softplus(g.pick(raw, 1)), g.constant(module.min_sigma)])
     return {"mu": g.pick(raw, 0), "sigma": sigma}
 

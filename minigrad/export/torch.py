@@ -122,7 +122,7 @@ def torch_classes() -> dict:
     use (needs torch). They mirror minigrad's, parameter names included."""
     if _CLASSES:
         return _CLASSES
-    torch = _torch()
+    torch: Any = _torch()  # Any: the classes below subclass torch.nn.Module found at run time
 
     class MLP(torch.nn.Module):
         """Linear layers, each followed by `activation` (the last too if activate_last)."""

@@ -39,14 +39,18 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
+        for key, module in self._modules.items():
+            if module is None:
+                raise TypeError(
+                    f"Sequential: layer {key!r} is None (it was assigned None), so the input "
+                    f"cannot pass through it; assign a Module to it or build a new Sequential")
             x = module(x)
         return x
 
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self) -> Iterator[Module]:
+    def __iter__(self) -> Iterator[Module | None]:
         return iter(self._modules.values())
 
     def __getitem__(self, index: int | slice) -> Any:
@@ -107,7 +111,7 @@ class MLP(Module):
     def __len__(self) -> int:
         return len(self.layers)
 
-    def __iter__(self) -> Iterator[Module]:
+    def __iter__(self) -> Iterator[Module | None]:
         return iter(self.layers)
 
     def __getitem__(self, index: int | slice) -> Any:

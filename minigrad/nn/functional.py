@@ -109,7 +109,7 @@ def _diagnose_kl(arrays: tuple, packed: bool) -> None:
     if every input is fine, name the term that overflowed."""
     op = GaussianKL.name
     if packed:
-        finite = (("pred", arrays[0]), ("target", arrays[1]))
+        finite: tuple[tuple[str, Any], ...] = (("pred", arrays[0]), ("target", arrays[1]))
         parts = np.broadcast_arrays(arrays[0][..., 0], arrays[0][..., 1],
                                     arrays[1][..., 0], arrays[1][..., 1])
         sigmas = (("pred", parts[1]), ("target", parts[3]))
@@ -126,7 +126,8 @@ def _diagnose_kl(arrays: tuple, packed: bool) -> None:
         z, r = (mu_gt - mu_m) / s_m, s_gt / s_m
         # the first element whose squares overflow, else the most extreme one
         score = np.where(np.isfinite(z * z + r * r), np.abs(z) + np.abs(r), np.inf)
-    index = np.unravel_index(int(np.argmax(score)), score.shape) if score.ndim else ()
+    index: tuple[Any, ...] = (np.unravel_index(int(np.argmax(score)), score.shape)
+                              if score.ndim else ())
     index = tuple(int(i) for i in index)
     where = f" at {_index_text(index)}" if index else ""
     zi, ri = float(z[index]), float(r[index])
@@ -151,7 +152,7 @@ def _reduce(loss: np.ndarray, reduction: str, count: int) -> np.ndarray:
         return total / count
 
 
-def _grad_scale(ctx: Function, grad: Any) -> Any:
+def _grad_scale(ctx: Any, grad: Any) -> Any:
     """d(reduced)/d(each element) times the incoming gradient (an array or a tensor, so that
     it stays differentiable): grad / count for 'mean', grad itself otherwise."""
     return grad / (ctx.count or 1) if ctx.reduction == "mean" else grad

@@ -64,8 +64,9 @@ class Affine(Function):
         return grad_x, grad_w, (np.add.reduce(grad, axis=0) if needs[2] else None)
 
 
-_INITS = {"xavier": nn_init.xavier_uniform_, "glorot": nn_init.xavier_uniform_,
-          "he": nn_init.kaiming_uniform_, "kaiming": nn_init.kaiming_uniform_}
+_INITS: dict[str, Callable[[Any], Any]] = {
+    "xavier": nn_init.xavier_uniform_, "glorot": nn_init.xavier_uniform_,
+    "he": nn_init.kaiming_uniform_, "kaiming": nn_init.kaiming_uniform_}
 
 
 class Dense(Module):

@@ -111,7 +111,7 @@ def _diagnose_mixture(op: str, pred: np.ndarray, y: np.ndarray, final: bool) -> 
                          f"nn.GaussianMixtureHead(min_sigma=...)")
 
 
-def _scale(ctx: Function, grad: Any, keep: int) -> Any:
+def _scale(ctx: Any, grad: Any, keep: int) -> Any:
     """d(reduced loss)/d(row loss) times grad, with `keep` trailing axes added for broadcasting."""
     if ctx.reduction == "none":
         for _ in range(keep):

@@ -35,6 +35,10 @@ class Module:
     """
 
     training: bool
+    # set in __init__ through object.__setattr__ (our __setattr__ needs them to exist)
+    _parameters: dict[str, Parameter]
+    _modules: dict[str, Module | None]  # None: a slot emptied by assigning None
+    _prefix: str
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})

@@ -79,7 +79,7 @@ def _log_det(L: Any) -> Any:
     return sum(np.log(L[..., i, i]) for i in range(L.shape[-1]))
 
 
-def _scale(ctx: Function, grad: Any, keep: int) -> Any:
+def _scale(ctx: Any, grad: Any, keep: int) -> Any:
     """d(reduced loss)/d(row loss) times grad, with `keep` trailing axes added for broadcasting."""
     if ctx.reduction == "none":
         for _ in range(keep):

@@ -42,8 +42,8 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = dict(defaults)
         self._check_options(self.defaults)
-        self.param_groups = []
-        self.state = {}
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Any, dict[str, Any]] = {}  # parameter -> its named buffers
 
         if callable(getattr(params, "parameters", None)):
             # a PyTorch habit: optim.SGD(model, ...) instead of optim.SGD(model.parameters(), ...)
@@ -141,7 +141,7 @@ class Optimizer:
         where parameters are numbered 0, 1, ... in order across the groups and each
         group lists the indices of its parameters under ``"params"``. Arrays are copies.
         """
-        index = {}
+        index: dict[int, int] = {}  # id(parameter) -> its number
         groups = []
         for group in self.param_groups:
             saved = {k: v for k, v in group.items() if k != "params"}
@@ -179,7 +179,7 @@ class Optimizer:
             raise ValueError(f"{owner}: loaded state dict has {len(saved_groups)} parameter groups, "
                              f"but the optimizer has {len(self.param_groups)}")
 
-        param_of = {}  # saved index -> our parameter
+        param_of: dict[Any, Any] = {}  # saved index -> our parameter
         new_groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
