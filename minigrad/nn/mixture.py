@@ -111,8 +111,9 @@ def _diagnose_mixture(op: str, pred: np.ndarray, y: np.ndarray, final: bool) -> 
                          f"nn.GaussianMixtureHead(min_sigma=...)")
 
 
-def _scale(ctx: Any, grad: Any, keep: int) -> Any:
-    """d(reduced loss)/d(row loss) times grad, with `keep` trailing axes added for broadcasting."""
+def scale_row_grad(ctx: Any, grad: Any, keep: int) -> Any:
+    """d(reduced loss)/d(row loss) times grad, with `keep` trailing axes added for broadcasting.
+    Shared by the fused mixture and multivariate losses (one loss per row, then a reduction)."""
     if ctx.reduction == "none":
         for _ in range(keep):
             grad = np.expand_dims(grad, -1)
@@ -165,7 +166,7 @@ class GaussianMixtureNLL(Function):
         a, log_pi, z = _log_terms(pred, y)
         e = np.exp(a - _max_last(a))
         r = e / e.sum(axis=-1, keepdims=True)
-        s = _scale(ctx, grad, 1)
+        s = scale_row_grad(ctx, grad, 1)
         rz_over_sigma = r * z / pred[..., 2]
         g_pred = g_y = None
         if ctx.needs_input_grad[0]:
@@ -173,7 +174,7 @@ class GaussianMixtureNLL(Function):
                                -rz_over_sigma * s,
                                r * (1.0 - z * z) / pred[..., 2] * s], axis=-1)
         if ctx.needs_input_grad[1]:
-            g_y = rz_over_sigma.sum(axis=-1) * _scale(ctx, grad, 0)
+            g_y = rz_over_sigma.sum(axis=-1) * scale_row_grad(ctx, grad, 0)
         return g_pred, g_y
 
 

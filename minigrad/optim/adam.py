@@ -107,9 +107,15 @@ class Adam(Optimizer):
                 if p.grad is None:
                     continue
                 self._check_grad(p)
-                g, _ = effective_grad(p, weight_decay, maximize)
+                g = self._decay(p, lr, weight_decay, maximize)
                 adam_update(p, g, self._state_of(p, amsgrad), lr, beta1, beta2, eps, amsgrad)
         return loss
+
+    def _decay(self, p: Any, lr: float, weight_decay: float, maximize: bool) -> np.ndarray:
+        """The gradient Adam's moments see: +-grad + weight_decay * p (L2, in the gradient).
+        AdamW decays ``p`` itself instead."""
+        g, _ = effective_grad(p, weight_decay, maximize)
+        return g
 
 
 def adam_update(p: Any, g: np.ndarray, state: dict, lr: float, beta1: float, beta2: float,
