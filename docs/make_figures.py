@@ -1,6 +1,8 @@
 """Regenerate the pictures of docs/visualisation.md into docs/img/.
 
-    python docs/make_figures.py
+    python docs/make_figures.py                 # every picture, into docs/img/
+    python docs/make_figures.py --out /tmp/img  # somewhere else, e.g. to compare
+    python docs/make_figures.py --help
 
 Needs the graphviz Python package and the `dot` program; the explorer's screenshots
 also need selenium and Chromium (skipped with a notice without them). Seeds are fixed, so the same
@@ -8,6 +10,7 @@ minigrad gives the same pictures.
 """
 from __future__ import annotations
 
+import argparse
 import os
 
 import numpy as np
@@ -37,8 +40,8 @@ def mlp_network() -> mg.Tensor:
     return nn.GaussianKLLoss()(model(x), mg.Tensor([0.5, 1.0], name="target"))
 
 
-def explorer_screenshots() -> None:
-    """docs/img/explorer_*.png: the explorer in headless Chromium (skipped, saying why, when
+def explorer_screenshots(out: str = IMG) -> None:
+    """<out>/explorer_*.png: the explorer in headless Chromium (skipped, saying why, when
     selenium, chromium or chromedriver is missing)."""
     import shutil
     import tempfile
@@ -68,9 +71,9 @@ def explorer_screenshots() -> None:
         driver.get("file://" + os.path.join(folder, "mlp.html"))
         driver.find_element(By.XPATH, "//*[@data-node][*[local-name()='text'][1]"
                                       "[text()='0.layers.2.weight']]").click()
-        driver.save_screenshot(os.path.join(IMG, "explorer_panel.png"))
+        driver.save_screenshot(os.path.join(out, "explorer_panel.png"))
         driver.find_element(By.CSS_SELECTOR, ".mgx").send_keys(*[Keys.ARROW_RIGHT] * 5)
-        driver.save_screenshot(os.path.join(IMG, "explorer_step.png"))
+        driver.save_screenshot(os.path.join(out, "explorer_step.png"))
         # a NaN: log of a negative number, its value used three times (a diamond)
         x = mg.Tensor([1.0, -1.0, 2.0], requires_grad=True, name="x")
         with np.errstate(invalid="ignore"):
@@ -79,24 +82,39 @@ def explorer_screenshots() -> None:
         viz.explore((y * y + y).sum(), os.path.join(folder, "nan.html"))
         driver.get("file://" + os.path.join(folder, "nan.html"))
         driver.find_element(By.CSS_SELECTOR, ".mgx").send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
-        driver.save_screenshot(os.path.join(IMG, "explorer_nan.png"))
+        driver.save_screenshot(os.path.join(out, "explorer_nan.png"))
     finally:
         driver.quit()
     for name in ("explorer_panel.png", "explorer_step.png", "explorer_nan.png"):
-        print(f"wrote docs/img/{name} ({os.path.getsize(os.path.join(IMG, name)) / 1024:.1f} KiB)")
+        path = os.path.join(out, name)
+        print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB)")
 
 
-def main() -> None:
-    os.makedirs(IMG, exist_ok=True)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Regenerate the pictures of docs/visualisation.md (the graph renderings, "
+                    "and the explorer's screenshots when selenium and Chromium are installed). "
+                    "Needs the graphviz package and Graphviz's `dot` program.")
+    parser.add_argument("--out", default=IMG, metavar="DIR",
+                        help="the folder to write the pictures into (default: docs/img)")
+    parser.add_argument("--no-screenshots", action="store_true",
+                        help="skip the explorer's screenshots (they need selenium and Chromium)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
     figures = [
-        ("two_node_both.svg", two_node_network(), dict(mode="both")),
-        ("mlp_clustered.svg", mlp_network(), dict(mode="forward")),
-        ("mlp_collapsed.svg", mlp_network(), dict(mode="both", collapse=True)),
+        ("two_node_both.svg", two_node_network(), {"mode": "both"}),
+        ("mlp_clustered.svg", mlp_network(), {"mode": "forward"}),
+        ("mlp_collapsed.svg", mlp_network(), {"mode": "both", "collapse": True}),
     ]
     for name, root, options in figures:
-        path = viz.render(root, os.path.join(IMG, name), **options)
+        path = viz.render(root, os.path.join(args.out, name), **options)
         print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB)")
-    explorer_screenshots()
+    if not args.no_screenshots:
+        explorer_screenshots(args.out)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,11 @@ from minigrad.dtypes import get_default_dtype
 from minigrad.tensor import Tensor
 from minigrad.tensor_methods import _shape_args
 
+__all__ = [
+    "arange", "eye", "full", "generator", "manual_seed", "ones", "ones_like", "rand", "randn",
+    "tensor", "zeros", "zeros_like",
+]
+
 _generator = np.random.default_rng()
 
 

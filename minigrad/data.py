@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from minigrad import creation
 from minigrad.ops import stack
 from minigrad.tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
+__all__ = ["DataLoader", "Dataset", "TensorDataset", "default_collate"]
 
 
 class Dataset:

@@ -27,7 +27,7 @@ from minigrad.autograd.engine import backward_steps
 from minigrad.tensor import Tensor
 from minigrad import viz
 
-__all__ = ["Explorer", "Timeline", "explore", "SMALL", "HEAT", "BINS"]
+__all__ = ["BINS", "HEAT", "SMALL", "Explorer", "Timeline", "explore"]
 
 SMALL = 64   # arrays with at most this many elements are embedded whole, every number exact
 HEAT = 32    # larger ones: a heat map of at most HEAT x HEAT evenly spaced entries (4 digits)
@@ -146,7 +146,7 @@ class _Snapshot:
             self.graph = graph = viz._Graph(root)
             layout = viz._Layout(graph, collapse)
             grads = self._gradients(root, grad) if backward else {}
-            self.data = {
+            self.data: dict[str, Any] = {
                 "mode": mode,
                 "tensors": {graph.ids[id(t)]: self._tensor(t, grads, backward)
                             for t in graph.tensors},
@@ -212,7 +212,8 @@ class _Snapshot:
         """Backward, one entry per node the engine runs, in its order: the gradient the node
         receives and what it sends along each input edge; and, for every tensor that receives
         gradients from several consumers (a diamond), the parts and their running sums."""
-        ids, steps = self.graph.ids, []
+        ids = self.graph.ids
+        steps: list[dict] = []
         parts: dict = {}
         steps_run = backward_steps(root, grads[id(root)]) if root.requires_grad else []
         for node, _, sent in steps_run:
@@ -292,7 +293,7 @@ def _clean_svg(svg: str) -> str:
     """dot's SVG made embeddable: no XML prolog or comments, no document-wide ids (several
     explorers share a notebook), each node and edge tagged with its DOT name."""
     svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.DOTALL)
 
     def tag(m: re.Match) -> str:
         name = html.unescape(m.group(2))

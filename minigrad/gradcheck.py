@@ -3,12 +3,15 @@ differences, the first derivatives of a function, and the second (the finite dif
 of the engine's own first derivatives)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.engine import grad
 from minigrad.tensor import Tensor
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
 
 class GradcheckError(AssertionError):

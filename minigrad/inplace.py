@@ -16,6 +16,8 @@ from minigrad.autograd.function import clock
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
 
+__all__ = ["update"]
+
 
 def update(t: Tensor, op: str, how: Any, value: Any) -> Tensor:
     """Apply the in-place op `op` to `t`: `how` is a binary ufunc, np.clip (value = bounds),

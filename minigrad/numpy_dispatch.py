@@ -8,6 +8,7 @@ silently cut the graph.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,9 @@ from minigrad import ops
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
 
-UFUNCS = {
+__all__ = ["function", "ufunc"]
+
+UFUNCS: dict[Any, Callable[..., Any]] = {
     np.add: ops.add, np.subtract: ops.subtract, np.multiply: ops.multiply,
     np.true_divide: ops.divide, np.power: ops.power, np.negative: ops.negative,
     np.positive: lambda x: x, np.exp: ops.exp, np.log: ops.log, np.sqrt: ops.sqrt,
@@ -33,7 +36,7 @@ CONSTANT_UFUNCS = {np.sign, np.floor, np.ceil, np.rint, np.trunc, np.isnan, np.i
                    np.isfinite, np.signbit, np.logical_and, np.logical_or, np.logical_not,
                    np.logical_xor}
 
-FUNCTIONS = {
+FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.sum: ops.sum, np.mean: ops.mean, np.max: ops.max, np.min: ops.min, np.amax: ops.max,
     np.amin: ops.min, np.var: ops.var, np.where: ops.where, np.clip: ops.clip,
     np.stack: ops.stack, np.concatenate: ops.concatenate, np.reshape: ops.reshape,

@@ -34,11 +34,11 @@ import secrets
 import socket
 import zipfile
 import zlib
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT_VERSION", "MAX_DEPTH"]
+__all__ = ["FORMAT_VERSION", "MAX_DEPTH", "CheckpointError", "load", "save"]
 
 FORMAT_KEY = "__minigrad__"
 FORMAT_NAME = "minigrad-checkpoint"
@@ -112,7 +112,7 @@ def _encode(node: Any, where: str, arrays: dict, depth: int, active: set) -> dic
             return _encode_container(node, where, arrays, depth, active)
         finally:
             active.discard(id(node))
-    if hasattr(node, "data") and isinstance(getattr(node, "data"), np.ndarray) \
+    if hasattr(node, "data") and isinstance(node.data, np.ndarray) \
             and hasattr(node, "grad_fn"):
         node = node.data  # a Tensor is saved as its values (it loads back as an ndarray)
     if isinstance(node, (np.ndarray, np.generic)):
@@ -281,7 +281,7 @@ def load(path: PathLike, *, max_bytes: int | None = None) -> dict:
     if os.path.isdir(path):
         raise CheckpointError(path, "it is a directory; give the path of a checkpoint file")
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115  (closed by the `with` below; open's errors are told apart first)
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "minigrad.load: no such checkpoint file",
                                 path) from None
@@ -298,7 +298,7 @@ def load(path: PathLike, *, max_bytes: int | None = None) -> dict:
             raise CheckpointError(path, "reading it ran out of memory") from None
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as err:
             raise CheckpointError(path, f"the archive is damaged or truncated: {err}") from None
-        except Exception as err:  # a last net: a malformed file never escapes as a raw error
+        except Exception as err:  # noqa: BLE001  (a last net: a malformed file never escapes as a raw error)
             raise CheckpointError(path, f"it is malformed ({type(err).__name__}: {err})") from None
 
 
@@ -443,7 +443,7 @@ class _Reader:
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as err:
             raise self.fail(f"the entry {name!r} is damaged or truncated: {err}") from None
 
-    def _read_npy(self, name: str, info: zipfile.ZipInfo, stream: BinaryIO) -> np.ndarray:
+    def _read_npy(self, name: str, info: zipfile.ZipInfo, stream: IO[bytes]) -> np.ndarray:
         crc = 0
 
         def take(n: int) -> bytes:
@@ -494,7 +494,7 @@ class _Reader:
                         f"{{'descr', 'fortran_order', 'shape'}}: {text[:80]!r}")
         try:
             header = ast.literal_eval(text)
-        except Exception:  # literal_eval raises many types on garbage; all mean "damaged"
+        except Exception:  # noqa: BLE001  (literal_eval raises many types on garbage; all mean "damaged")
             raise bad from None
         if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
             raise bad
@@ -508,7 +508,7 @@ class _Reader:
                             "checkpoints never hold")
         try:
             dtype = np.dtype(descr)
-        except Exception:
+        except Exception:  # noqa: BLE001  (an untrusted string: any failure means unknown)
             raise self.fail(f"the entry {name!r} has the unknown dtype {descr!r:.40}") from None
         if dtype.hasobject:
             raise self.fail(f"the entry {name!r} is an object array, which could only be "

@@ -10,18 +10,29 @@ written once in NumPy, run again on tensors for gradients of gradients.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from minigrad.dtypes import as_array
 from minigrad.tensor_methods import TensorMethods
 
+__all__ = ["Tensor"]
+
 class Tensor(TensorMethods):
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_retains_grad",
                  "_version", "__weakref__")
+    # the slots, typed for checkers
+    data: np.ndarray
+    grad: Any  # an ndarray; a Tensor after backward(create_graph=True)
+    requires_grad: bool
+    grad_fn: Any  # the Function node that made this tensor, None for a leaf
+    name: str | None
+    _retains_grad: bool
+    _version: int
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -259,10 +270,10 @@ class Tensor(TensorMethods):
     def __ge__(self, other: Any) -> "Tensor":
         return ops.greater_equal(self, other)
 
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __eq__(self, other: object) -> "Tensor":  # type: ignore[override]
         return ops.equal(self, other)
 
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __ne__(self, other: object) -> "Tensor":  # type: ignore[override]
         return ops.not_equal(self, other)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["TensorMethods"]
+
 
 def _shape_args(shape: tuple) -> tuple:
     """Accept both `f(2, 3)` and `f((2, 3))`, as NumPy and PyTorch users write."""

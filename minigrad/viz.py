@@ -19,7 +19,8 @@ import functools
 import os
 import re
 import subprocess
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -47,13 +48,14 @@ SOURCE_FORMATS = ("dot", "gv")
 IMAGE_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps", "json")
 
 STYLE = {
-    "parameter": dict(shape="box", style="rounded,filled", fillcolor="#d4f0d4"),
-    "input": dict(shape="box", style="rounded,filled,dashed", fillcolor="#eeeeee"),
-    "intermediate": dict(shape="box", style="rounded,filled", fillcolor="#ffffff"),
-    "root": dict(shape="box", style="rounded,filled,bold", fillcolor="#ffe49c", penwidth="2"),
-    "op": dict(shape="ellipse", style="filled", fillcolor="#d6e4fa"),
-    "op_backward": dict(shape="ellipse", style="filled", fillcolor="#fbdcc6"),
-    "module": dict(shape="box3d", style="filled", fillcolor="#e6dcf6"),
+    "parameter": {"shape": "box", "style": "rounded,filled", "fillcolor": "#d4f0d4"},
+    "input": {"shape": "box", "style": "rounded,filled,dashed", "fillcolor": "#eeeeee"},
+    "intermediate": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
+    "root": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#ffe49c",
+             "penwidth": "2"},
+    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#d6e4fa"},
+    "op_backward": {"shape": "ellipse", "style": "filled", "fillcolor": "#fbdcc6"},
+    "module": {"shape": "box3d", "style": "filled", "fillcolor": "#e6dcf6"},
 }
 
 
@@ -186,7 +188,7 @@ def _gradients(graph: _Graph, grad: Any) -> dict:
 
 # ---- modules: clusters and collapsed boxes ----------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parameter_class() -> Any:
     try:
         from minigrad.nn import Parameter
@@ -331,7 +333,7 @@ def _tensor_lines(t: Tensor, graph: _Graph, grads: Any) -> list:
     return lines + ["grad " + first] + rest
 
 
-def _add_pass(dot: "graphviz.Digraph", graph: _Graph, layout: _Layout, grads: Any,
+def _add_pass(dot: graphviz.Digraph, graph: _Graph, layout: _Layout, grads: Any,
               prefix: str) -> None:
     """Add one pass (forward if `grads` is None, else backward) to `dot`, ids prefixed."""
     backward = grads is not None
@@ -392,7 +394,7 @@ def _add_pass(dot: "graphviz.Digraph", graph: _Graph, layout: _Layout, grads: An
             dot.edge(tail, head)
 
 
-def _emit_cluster(dot: "graphviz.Digraph", cluster: _Cluster, prefix: str, count: list) -> None:
+def _emit_cluster(dot: graphviz.Digraph, cluster: _Cluster, prefix: str, count: list) -> None:
     for _, name, attrs in cluster.nodes:
         dot.node(name, **attrs)
     for child in cluster.children.values():
@@ -404,7 +406,7 @@ def _emit_cluster(dot: "graphviz.Digraph", cluster: _Cluster, prefix: str, count
 
 
 def draw(root: Tensor, mode: str = "forward", collapse: bool | int = False, *, grad: Any = None,
-         rankdir: str = "TB") -> "graphviz.Digraph":
+         rankdir: str = "TB") -> graphviz.Digraph:
     """The graph that made `root`, as a `graphviz.Digraph`.
 
     mode: "forward" (values, edges along the data flow), "backward" (d(root)/d(tensor) on
@@ -504,8 +506,9 @@ def explore(root: Tensor, path: str | os.PathLike | None = None, mode: str = "bo
 def _run_dot(source: str, fmt: str, timeout: float) -> bytes:
     """`dot -T<fmt>` on `source`; RenderError for a timeout or any failure of the program."""
     try:
+        # check=False: a failing `dot` is reported below with its own message
         done = subprocess.run(["dot", f"-T{fmt}"], input=source.encode("utf-8"),
-                              capture_output=True, timeout=timeout)
+                              capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise RenderError(f"render: `dot` ran for more than timeout={timeout} s and was "
                           "stopped; draw less (collapse=True, mode='forward') or pass a larger "

@@ -202,3 +202,29 @@ def test_item_assignment_follows_the_in_place_rules():
     with mg.no_grad():
         w[1] = 7.0
     np.testing.assert_array_equal(w.data, [1.0, 7.0])
+
+
+@pytest.mark.parametrize("data, first, other", [
+    ([[1, 2], [3]], "data[0] has shape (2,)", "data[1] has shape (1,)"),
+    ([[[1, 2], [3, 4]], [[5, 6], [7]]], "data[1][0] has shape (2,)", "data[1][1] has shape (1,)"),
+    ([1, [2]], "data[0] has shape ()", "data[1] has shape (1,)"),
+    ([[1, 2], [[3]]], "data[0] has shape (2,)", "data[1] has shape (1, 1)"),
+    ([np.zeros(2), np.zeros(3)], "data[0] has shape (2,)", "data[1] has shape (3,)"),
+])
+def test_a_ragged_nested_list_names_the_shapes_it_found(data, first, other) -> None:
+    for build in (lambda: mg.Tensor(data), lambda: mg.Tensor(data, dtype="float32"),
+                  lambda: mg.tensor(data)):
+        with pytest.raises(ValueError) as info:
+            build()
+        message = str(info.value)
+        assert message.startswith("Tensor: the nested list is ragged: ")
+        assert f"{first} but {other}" in message
+        assert "inhomogeneous" not in message and "pad the shorter ones" in message
+
+
+def test_regular_nested_lists_and_numpy_scalars_are_unchanged() -> None:
+    assert mg.Tensor(([1.0, 2.0], (3.0, 4.0))).shape == (2, 2)
+    assert mg.Tensor([[[1], [2]], [[3], [4]]]).shape == (2, 2, 1)
+    assert mg.Tensor(np.float32(1.5)).dtype == np.float32
+    with pytest.raises(TypeError, match="cannot build a tensor from list data"):
+        mg.Tensor([[1, 2], [3, "a"]])

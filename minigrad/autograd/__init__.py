@@ -12,9 +12,11 @@ from minigrad.autograd.engine import backward, grad, topological_order, unbroadc
 from minigrad.autograd.grad_mode import (detect_anomaly, enable_grad, is_grad_enabled,
                                          module_scope, no_grad, set_grad_enabled)
 
-__all__ = ["Function", "once_differentiable", "backward", "grad", "topological_order",
-           "unbroadcast", "detect_anomaly", "enable_grad", "is_grad_enabled", "module_scope",
-           "no_grad", "set_grad_enabled", "functional"]
+__all__ = [
+    "Function", "backward", "detect_anomaly", "enable_grad", "functional", "grad",
+    "is_grad_enabled", "module_scope", "no_grad", "once_differentiable", "set_grad_enabled",
+    "topological_order", "unbroadcast",
+]
 
 
 def __getattr__(name: str):  # `minigrad.autograd.functional` without importing it up front

@@ -9,13 +9,16 @@ themselves recorded and can be differentiated again.
 from __future__ import annotations
 
 import heapq
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.function import Function, check_finite, clock
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
+
+__all__ = ["backward", "grad", "topological_order", "unbroadcast"]
 
 
 def unbroadcast(grad: Any, shape: tuple, op: str = "backward") -> Any:

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.grad_mode import state
 from minigrad.dtypes import as_array
 from minigrad.tensor import Tensor
+
+__all__ = ["Function", "once_differentiable"]
 
 class VersionClock:
     """Counts in-place changes, process-wide. A tensor's `_version` is the clock's value at its
@@ -54,6 +57,14 @@ class Function:
 
     __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "scope", "seq", "out_data",
                  "created", "__dict__")
+    # the slots, typed for checkers (set in apply; __dict__ takes any attribute forward sets)
+    inputs: tuple[Tensor, ...]
+    saved_tensors: Any  # the tuple save_for_backward got (Any: apply first sets it to ())
+    needs_input_grad: tuple[bool, ...]
+    scope: tuple
+    seq: int
+    out_data: np.ndarray
+    created: int
     name = "Function"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -83,6 +94,7 @@ class Function:
                 break
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
+        needs: tuple[bool, ...]
         try:
             if len(inputs) == 1:  # the one- and two-input cases, spelled out: they are hot
                 a = inputs[0]

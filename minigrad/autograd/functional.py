@@ -14,7 +14,8 @@ never touched; results carry a graph only with `create_graph=True`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from minigrad.autograd.engine import grad
 from minigrad.autograd.grad_mode import enable_grad
 from minigrad.tensor import Tensor
 
-__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 def _as_tuple(values: Any, what: str, fn_name: str) -> tuple:
@@ -105,7 +106,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
 
     By the double-backward trick: g(u) = u^T J is linear in u, so d(g(u) . v)/du = J v.
     """
-    in_tuple, xs = _as_tuple(inputs, "input", "jvp")
+    _, xs = _as_tuple(inputs, "input", "jvp")
     if v is None:
         if any(x.size != 1 for x in xs):
             raise RuntimeError("jvp: v can be omitted only for a single-element input; pass v "

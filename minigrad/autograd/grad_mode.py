@@ -8,7 +8,13 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "detect_anomaly", "enable_grad", "is_grad_enabled", "module_scope", "no_grad",
+    "set_grad_enabled",
+]
 
 
 class _State(threading.local):
@@ -45,10 +51,10 @@ class _Mode:
         self._previous = state.grad_enabled
         state.grad_enabled = self.enabled
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         state.grad_enabled = self._previous
 
-    def _fresh(self) -> "_Mode":
+    def _fresh(self) -> _Mode:
         """A new manager with the same mode: one object per entry keeps entries independent."""
         return _fixed_mode(self.enabled)
 
@@ -83,7 +89,7 @@ def _stepped(mode: _Mode, gen: Any) -> Any:
             with mode._fresh():
                 gen.close()
             raise
-        except BaseException as err:  # thrown into us: pass it into the generator
+        except BaseException as err:  # noqa: BLE001  (thrown into us: pass it into the generator)
             thrown = err
 
 
@@ -130,14 +136,14 @@ class detect_anomaly:
         self._previous = state.anomaly
         state.anomaly = True
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         state.anomaly = self._previous
 
 
 class module_scope:
     """Record that the ops run inside belong to `module` (nn.Module.__call__ uses it)."""
 
-    __slots__ = ("module", "_previous")
+    __slots__ = ("_previous", "module")
 
     def __init__(self, module: Any) -> None:
         self.module = module
@@ -146,5 +152,5 @@ class module_scope:
         self._previous = state.scope
         state.scope = self._previous + (self.module,)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         state.scope = self._previous

@@ -11,3 +11,9 @@ from minigrad.export.onnx import (ExportError, OnnxGraph, identity, max_differen
                                   register_onnx, supported_modules, to_onnx, unregister_onnx)
 from minigrad.export.torch import (from_torch_state_dict, register_torch_layout,
                                    to_torch_module, to_torch_state_dict)
+
+__all__ = [
+    "ExportError", "OnnxGraph", "from_torch_state_dict", "identity", "max_difference",
+    "register_onnx", "register_torch_layout", "supported_modules", "to_onnx",
+    "to_torch_module", "to_torch_state_dict", "unregister_onnx",
+]

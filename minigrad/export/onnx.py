@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def supported_modules() -> list[str]:
 def _require_onnx() -> Any:
     try:
         import onnx
-        import onnx.reference  # noqa: F401  (the verification step runs it)
+        import onnx.reference
     except ImportError:
         raise ImportError(
             "minigrad.export.to_onnx needs the onnx package, an optional extra: "
@@ -131,7 +132,7 @@ class OnnxGraph:
             self._weights[key] = name
         return self._weights[key]
 
-    def constant(self, value: float | int, dtype: Any = None) -> str:
+    def constant(self, value: float, dtype: Any = None) -> str:
         """A scalar initializer, in the graph's float dtype unless `dtype` says otherwise."""
         dtype = self.dtype if dtype is None else np.dtype(dtype)
         key = (dtype.str, value)
@@ -190,7 +191,7 @@ class OnnxGraph:
         return self.op("Gather", [x, self.constant(index, np.int64)], axis=-1)
 
     # ---- walking the model -------------------------------------------------------------
-    def convert(self, module: Any, x: str) -> "str | dict[str, str]":
+    def convert(self, module: Any, x: str) -> str | dict[str, str]:
         """Emit `module`'s nodes on input value `x` through its registered converter."""
         entry = _CONVERTERS.get(type(module))
         if entry is None:
@@ -250,7 +251,7 @@ def _sequential(g: OnnxGraph, module: Any, x: Any) -> Any:
 
 def _gaussian_head(g: OnnxGraph, module: Any, x: str) -> dict:
     # mu = raw[..., 0]; sigma = softplus(raw[..., 1]) + min_sigma, as GaussianParams computes
-    raw = g.convert(module.linear, x)
+    raw = cast(str, g.convert(module.linear, x))  # a linear layer gives one value
     sigma = g.op("Add", [g.softplus(g.pick(raw, 1)), g.constant(module.min_sigma)])
     return {"mu": g.pick(raw, 0), "sigma": sigma}
 
@@ -494,6 +495,8 @@ def max_difference(a: Any, b: Any) -> float:
                         initial=0.0))
 
 
-__all__ = ["ExportError", "OnnxGraph", "identity", "max_difference", "register_onnx",
-           "supported_modules", "to_onnx", "unregister_onnx", "DEFAULT_OPSET", "MIN_OPSET"]
+__all__ = [
+    "DEFAULT_OPSET", "MIN_OPSET", "ExportError", "OnnxGraph", "identity", "max_difference",
+    "register_onnx", "supported_modules", "to_onnx", "unregister_onnx",
+]
 

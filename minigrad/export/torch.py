@@ -9,12 +9,19 @@ rather than guessed. PyTorch is optional: arrays go in and out, tensors when ask
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from minigrad import nn
 from minigrad.tensor import Tensor
+
+__all__ = [
+    "from_torch_state_dict", "register_torch_layout", "to_torch_module", "to_torch_state_dict",
+    "torch_classes",
+]
 
 _TRANSPOSED: dict[type, frozenset] = {}
 
@@ -116,7 +123,7 @@ def torch_classes() -> dict:
     use (needs torch). They mirror minigrad's, parameter names included."""
     if _CLASSES:
         return _CLASSES
-    torch = _torch()
+    torch: Any = _torch()  # Any: the classes below subclass torch.nn.Module found at run time
 
     class MLP(torch.nn.Module):
         """Linear layers, each followed by `activation` (the last too if activate_last)."""
@@ -124,7 +131,7 @@ def torch_classes() -> dict:
         def __init__(self, sizes, activation=torch.nn.Tanh, activate_last=True):
             super().__init__()
             layers = []
-            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
                 layers.append(torch.nn.Linear(n_in, n_out))
                 if activate_last or i < len(sizes) - 2:
                     layers.append(activation())

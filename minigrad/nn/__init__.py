@@ -19,3 +19,13 @@ from minigrad.nn.mixture import (GaussianMixtureHead, GaussianMixtureNLLLoss,
                                  mixture_sample, mixture_variance, mixture_weights)
 from minigrad.nn.multivariate import (CholeskyParams, MultivariateGaussianHead,
                                       MultivariateGaussianKLLoss, MultivariateGaussianNLLLoss)
+
+__all__ = [
+    "MLP", "Affine", "CholeskyParams", "Dense", "Dropout", "GaussianHead", "GaussianKLLoss",
+    "GaussianMixtureHead", "GaussianMixtureNLLLoss", "GaussianMixtureParams", "GaussianNLLLoss",
+    "GaussianParams", "IncompatibleKeys", "Linear", "MSELoss", "Module",
+    "MultivariateGaussianHead", "MultivariateGaussianKLLoss", "MultivariateGaussianNLLLoss",
+    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softplus", "Tanh", "functional", "init",
+    "mixture_density", "mixture_kl_upper_bound", "mixture_kl_variational", "mixture_mean",
+    "mixture_mode", "mixture_sample", "mixture_variance", "mixture_weights", "utils",
+]

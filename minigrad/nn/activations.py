@@ -7,6 +7,8 @@ from minigrad import ops
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
+__all__ = ["ReLU", "Sigmoid", "Softplus", "Tanh"]
+
 
 class Tanh(Module):
     """tanh(x), applied elementwise."""

@@ -1,7 +1,9 @@
 """`Sequential`, a chain of modules, and `MLP`, a stack of Dense layers and activations."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+import itertools
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -9,6 +11,8 @@ from minigrad.nn.activations import resolve_activation
 from minigrad.nn.layers import Dense
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
+
+__all__ = ["MLP", "Sequential"]
 
 
 class Sequential(Module):
@@ -24,7 +28,7 @@ class Sequential(Module):
         for module in modules:
             self.append(module)
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise TypeError(
                 f"Sequential: can only hold Modules, got {type(module).__name__}; wrap a "
@@ -35,14 +39,18 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
+        for key, module in self._modules.items():
+            if module is None:
+                raise TypeError(
+                    f"Sequential: layer {key!r} is None (it was assigned None), so the input "
+                    f"cannot pass through it; assign a Module to it or build a new Sequential")
             x = module(x)
         return x
 
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self) -> Iterator[Module]:
+    def __iter__(self) -> Iterator[Module | None]:
         return iter(self._modules.values())
 
     def __getitem__(self, index: int | slice) -> Any:
@@ -88,7 +96,7 @@ class MLP(Module):
         act_class, init = resolve_activation(activation, "MLP")
         self.sizes = [int(n) for n in sizes]
         layers = Sequential()
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             is_last = i == len(sizes) - 2
             # a Dense that no activation follows is linear: Xavier suits it
             layer_init = init if (activate_last or not is_last) else "xavier"
@@ -103,7 +111,7 @@ class MLP(Module):
     def __len__(self) -> int:
         return len(self.layers)
 
-    def __iter__(self) -> Iterator[Module]:
+    def __iter__(self) -> Iterator[Module | None]:
         return iter(self.layers)
 
     def __getitem__(self, index: int | slice) -> Any:

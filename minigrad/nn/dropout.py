@@ -12,6 +12,8 @@ from minigrad.dtypes import as_array
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
+__all__ = ["Dropout", "dropout"]
+
 
 def _check_p(owner: str, p: Any) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= float(p) <= 1:
@@ -20,12 +22,12 @@ def _check_p(owner: str, p: Any) -> float:
     return float(p)
 
 
-def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002  (torch's name)
     """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) per element when `training`, else y = x;
     dy/dx = m / (1 - p). The mask comes from minigrad's generator (`minigrad.manual_seed`)."""
     p = _check_p("dropout", p)
     if not isinstance(input, Tensor):
-        input = Tensor._make(as_array(input), False, None)
+        input = Tensor._make(as_array(input), False, None)  # noqa: A001
     if not training or p == 0.0:
         return input
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float64)

@@ -18,6 +18,14 @@ from minigrad.autograd import Function
 from minigrad.ops.shape import Stack
 from minigrad.tensor import Tensor
 
+__all__ = [
+    "MSE", "GaussianKL", "GaussianNLL", "dropout", "gaussian_kl", "gaussian_kl_loss",
+    "gaussian_mixture_nll_loss", "gaussian_nll_loss", "linear", "log_softmax",
+    "mixture_kl_upper_bound", "mixture_kl_variational", "mse_loss",
+    "multivariate_gaussian_kl_loss", "multivariate_gaussian_nll_loss", "relu", "sigmoid",
+    "softmax", "softplus", "tanh",
+]
+
 REDUCTIONS = ("mean", "sum", "none")
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -102,7 +110,7 @@ def _diagnose_kl(arrays: tuple, packed: bool) -> None:
     if every input is fine, name the term that overflowed."""
     op = GaussianKL.name
     if packed:
-        finite = (("pred", arrays[0]), ("target", arrays[1]))
+        finite: tuple[tuple[str, Any], ...] = (("pred", arrays[0]), ("target", arrays[1]))
         parts = np.broadcast_arrays(arrays[0][..., 0], arrays[0][..., 1],
                                     arrays[1][..., 0], arrays[1][..., 1])
         sigmas = (("pred", parts[1]), ("target", parts[3]))
@@ -119,7 +127,8 @@ def _diagnose_kl(arrays: tuple, packed: bool) -> None:
         z, r = (mu_gt - mu_m) / s_m, s_gt / s_m
         # the first element whose squares overflow, else the most extreme one
         score = np.where(np.isfinite(z * z + r * r), np.abs(z) + np.abs(r), np.inf)
-    index = np.unravel_index(int(np.argmax(score)), score.shape) if score.ndim else ()
+    index: tuple[Any, ...] = (np.unravel_index(int(np.argmax(score)), score.shape)
+                              if score.ndim else ())
     index = tuple(int(i) for i in index)
     where = f" at {_index_text(index)}" if index else ""
     zi, ri = float(z[index]), float(r[index])
@@ -143,7 +152,7 @@ def _reduce(loss: np.ndarray, reduction: str, count: int) -> np.ndarray:
     return np.asarray(total)  # a 0-d array, not a NumPy scalar
 
 
-def _grad_scale(ctx: Function, grad: Any) -> Any:
+def _grad_scale(ctx: Any, grad: Any) -> Any:
     """d(reduced)/d(each element) times the incoming gradient (an array or a tensor, so that
     it stays differentiable): grad / count for 'mean', grad itself otherwise."""
     return grad / (ctx.count or 1) if ctx.reduction == "mean" else grad
@@ -413,10 +422,8 @@ from minigrad.nn.multivariate import (multivariate_gaussian_kl_loss,  # noqa: E4
                                       multivariate_gaussian_nll_loss)
 
 # ---- the functional forms a PyTorch user reaches for (torch.nn.functional's names) --------
-# Re-exported here so that `import minigrad.nn.functional as F` gives F.relu, F.linear, ...
-# (`name as name` marks each as a deliberate re-export for linters and type checkers)
-from minigrad.ops import log_softmax as log_softmax, relu as relu  # noqa: E402
-from minigrad.ops import sigmoid as sigmoid, softmax as softmax  # noqa: E402
-from minigrad.ops import softplus as softplus, tanh as tanh  # noqa: E402
-from minigrad.nn.layers import linear as linear  # noqa: E402
-from minigrad.nn.dropout import dropout as dropout  # noqa: E402
+# Re-exported here (and listed in __all__) so that `import minigrad.nn.functional as F` gives
+# F.relu, F.linear, ...
+from minigrad.ops import log_softmax, relu, sigmoid, softmax, softplus, tanh  # noqa: E402
+from minigrad.nn.layers import linear  # noqa: E402
+from minigrad.nn.dropout import dropout  # noqa: E402

@@ -14,6 +14,8 @@ from minigrad.nn.layers import Dense
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
+__all__ = ["GaussianHead", "GaussianParams"]
+
 
 class GaussianParams(Function):
     """raw (..., 2) -> [mu, sigma] with mu = raw[..., 0], sigma = softplus(raw[..., 1]) + min_sigma;

@@ -13,7 +13,12 @@ import numpy as np
 
 from minigrad import creation
 
-_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0,
+__all__ = [
+    "calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_",
+    "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+]
+
+_GAINS: dict[str, float | None] = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0,
           "relu": math.sqrt(2.0), "leaky_relu": None, "selu": 0.75}
 
 
@@ -26,10 +31,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
             f"calculate_gain: unknown nonlinearity {nonlinearity!r}; choose one of "
             f"{', '.join(map(repr, _GAINS))}"
         )
-    if nonlinearity == "leaky_relu":
+    gain = _GAINS[nonlinearity]
+    if gain is None:  # leaky_relu: the gain depends on the slope
         slope = 0.01 if param is None else float(param)
         return math.sqrt(2.0 / (1.0 + slope * slope))
-    return _GAINS[nonlinearity]
+    return gain
 
 
 def _fans(t: Any, op: str) -> tuple:

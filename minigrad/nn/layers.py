@@ -3,7 +3,8 @@ the fused op both run, `Affine`: x @ W + b, and its functional form `linear`."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from minigrad.nn import init as nn_init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
+
+__all__ = ["Affine", "Dense", "Linear", "linear"]
 
 
 class Affine(Function):
@@ -61,11 +64,39 @@ class Affine(Function):
         return grad_x, grad_w, (np.add.reduce(grad, axis=0) if needs[2] else None)
 
 
-_INITS = {"xavier": nn_init.xavier_uniform_, "glorot": nn_init.xavier_uniform_,
-          "he": nn_init.kaiming_uniform_, "kaiming": nn_init.kaiming_uniform_}
+_INITS: dict[str, Callable[[Any], Any]] = {
+    "xavier": nn_init.xavier_uniform_, "glorot": nn_init.xavier_uniform_,
+    "he": nn_init.kaiming_uniform_, "kaiming": nn_init.kaiming_uniform_}
 
 
-class Dense(Module):
+class _AffineLayer(Module):
+    """What Dense and Linear share: the input check, the one fused Affine node, the repr."""
+
+    in_features: int
+    out_features: int
+    weight: Parameter
+    bias: Parameter | None
+    _transposed = False  # True: weight is (out_features, in_features), PyTorch's layout
+
+    def forward(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor._make(as_array(x), False, None)
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(
+                f"{self.describe()}: input has shape {shape}, its last axis must be "
+                f"{self.in_features} (in_features)"
+            )
+        if self.bias is None:
+            return Affine.apply(x, self.weight, transposed=self._transposed)
+        return Affine.apply(x, self.weight, self.bias, transposed=self._transposed)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Dense(_AffineLayer):
     """Fully connected layer: y = x @ weight + bias, for x of shape (..., in_features).
 
     `weight` is (in_features, out_features), `bias` (out_features,) and starts at zero.
@@ -92,28 +123,11 @@ class Dense(Module):
         (init if callable(init) else _INITS[init])(self.weight)
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
 
-    def forward(self, x: Any) -> Tensor:
-        if not isinstance(x, Tensor):
-            x = Tensor._make(as_array(x), False, None)
-        shape = x.data.shape
-        if not shape or shape[-1] != self.in_features:
-            raise ValueError(
-                f"{self.describe()}: input has shape {shape}, its last axis must be "
-                f"{self.in_features} (in_features)"
-            )
-        if self.bias is None:
-            return Affine.apply(x, self.weight)
-        return Affine.apply(x, self.weight, self.bias)
-
-    def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
-
     def describe(self) -> str:
         return f"Dense({self.in_features}->{self.out_features})"
 
 
-class Linear(Module):
+class Linear(_AffineLayer):
     """torch.nn.Linear: y = x @ weight^T + bias, for x of shape (..., in_features).
 
     `weight` is (out_features, in_features), PyTorch's layout, so a state dict moves between
@@ -122,6 +136,8 @@ class Linear(Module):
     a = sqrt(5)), drawn from minigrad's generator (`minigrad.manual_seed`). Runs the same
     fused `Affine` node as `Dense`.
     """
+
+    _transposed = True
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: Any = None) -> None:
@@ -140,28 +156,11 @@ class Linear(Module):
             self.bias = Parameter(np.empty(self.out_features, dtype=dtype))
             nn_init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Any) -> Tensor:
-        if not isinstance(x, Tensor):
-            x = Tensor._make(as_array(x), False, None)
-        shape = x.data.shape
-        if not shape or shape[-1] != self.in_features:
-            raise ValueError(
-                f"{self.describe()}: input has shape {shape}, its last axis must be "
-                f"{self.in_features} (in_features)"
-            )
-        if self.bias is None:
-            return Affine.apply(x, self.weight, transposed=True)
-        return Affine.apply(x, self.weight, self.bias, transposed=True)
-
-    def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
-
     def describe(self) -> str:
         return f"Linear({self.in_features}->{self.out_features})"
 
 
-def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002  (torch's name)
     """torch.nn.functional.linear: input @ weight^T + bias, weight (out, in), one Affine node;
     d/dinput = g @ weight, d/dweight = g^T input, d/dbias = g summed over the batch."""
     if bias is None:

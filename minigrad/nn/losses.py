@@ -14,6 +14,8 @@ from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
+__all__ = ["GaussianKLLoss", "GaussianNLLLoss", "MSELoss"]
+
 
 class GaussianKLLoss(Module):
     """KL(P_gt || P_m) between Gaussians given as [mu, sigma] in the last axis, reduced.

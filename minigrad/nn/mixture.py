@@ -24,6 +24,13 @@ from minigrad.nn.module import Module
 from minigrad.ops.softmax import log_softmax
 from minigrad.tensor import Tensor
 
+__all__ = [
+    "GaussianMixtureHead", "GaussianMixtureNLL", "GaussianMixtureNLLLoss",
+    "GaussianMixtureParams", "gaussian_mixture_nll_loss", "mixture_density",
+    "mixture_kl_upper_bound", "mixture_kl_variational", "mixture_mean", "mixture_mode",
+    "mixture_sample", "mixture_variance", "mixture_weights",
+]
+
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _FIELDS = ("logit", "mu", "sigma")
 
@@ -104,8 +111,9 @@ def _diagnose_mixture(op: str, pred: np.ndarray, y: np.ndarray, final: bool) -> 
                          f"nn.GaussianMixtureHead(min_sigma=...)")
 
 
-def _scale(ctx: Function, grad: Any, keep: int) -> Any:
-    """d(reduced loss)/d(row loss) times grad, with `keep` trailing axes added for broadcasting."""
+def scale_row_grad(ctx: Any, grad: Any, keep: int) -> Any:
+    """d(reduced loss)/d(row loss) times grad, with `keep` trailing axes added for broadcasting.
+    Shared by the fused mixture and multivariate losses (one loss per row, then a reduction)."""
     if ctx.reduction == "none":
         for _ in range(keep):
             grad = np.expand_dims(grad, -1)
@@ -158,7 +166,7 @@ class GaussianMixtureNLL(Function):
         a, log_pi, z = _log_terms(pred, y)
         e = np.exp(a - _max_last(a))
         r = e / e.sum(axis=-1, keepdims=True)
-        s = _scale(ctx, grad, 1)
+        s = scale_row_grad(ctx, grad, 1)
         rz_over_sigma = r * z / pred[..., 2]
         g_pred = g_y = None
         if ctx.needs_input_grad[0]:
@@ -166,7 +174,7 @@ class GaussianMixtureNLL(Function):
                                -rz_over_sigma * s,
                                r * (1.0 - z * z) / pred[..., 2] * s], axis=-1)
         if ctx.needs_input_grad[1]:
-            g_y = rz_over_sigma.sum(axis=-1) * _scale(ctx, grad, 0)
+            g_y = rz_over_sigma.sum(axis=-1) * scale_row_grad(ctx, grad, 0)
         return g_pred, g_y
 
 
@@ -377,8 +385,13 @@ def mixture_kl_variational(pred: Any, target: Any, reduction: str = "none") -> T
     F.check_reduction(op, reduction)
     log_b, mu_g, s_g = _split(pred, op)
     log_a, mu_f, s_f = _split(target, op)
-    col = (lambda x: x.unsqueeze(-1))   # component a of f along rows
-    row = (lambda x: x.unsqueeze(-2))   # component a' (or b) along columns
+
+    def col(x: Any) -> Any:  # component a of f along rows
+        return x.unsqueeze(-1)
+
+    def row(x: Any) -> Any:  # component a' (or b) along columns
+        return x.unsqueeze(-2)
+
     kl_ff = F.gaussian_kl(row(mu_f), row(s_f), col(mu_f), col(s_f))   # KL(f_a || f_a')
     kl_fg = F.gaussian_kl(row(mu_g), row(s_g), col(mu_f), col(s_f))   # KL(f_a || g_b)
     inner = _logsumexp(row(log_a) - kl_ff) - _logsumexp(row(log_b) - kl_fg)

@@ -9,13 +9,16 @@ the stack of modules it belongs to in `node.scope`.
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.grad_mode import state
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
+
+__all__ = ["IncompatibleKeys", "Module"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -32,6 +35,10 @@ class Module:
     """
 
     training: bool
+    # set in __init__ through object.__setattr__ (our __setattr__ needs them to exist)
+    _parameters: dict[str, Parameter]
+    _modules: dict[str, Module | None]  # None: a slot emptied by assigning None
+    _prefix: str
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -78,7 +85,7 @@ class Module:
         self._modules.pop(name, None)
         object.__delattr__(self, name)
 
-    def register_module(self, name: str, module: "Module | None") -> None:
+    def register_module(self, name: str, module: Module | None) -> None:
         """Register `module` under `name` (names such as "0" that are not identifiers too)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(
@@ -117,7 +124,7 @@ class Module:
             if child is not None:
                 yield from child.named_modules(f"{prefix}.{key}" if prefix else key, memo)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
@@ -129,7 +136,7 @@ class Module:
                 seen.add(id(child))
                 yield key, child
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
@@ -163,13 +170,13 @@ class Module:
             elif p.grad is not None:
                 p.grad.fill(0)
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set `.training` on this module and all below it; returns self."""
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Same as `train(False)`."""
         return self.train(False)
 

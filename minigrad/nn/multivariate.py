@@ -20,8 +20,15 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.nn import functional as F
 from minigrad.nn.layers import Dense
+from minigrad.nn.mixture import scale_row_grad
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
+
+__all__ = [
+    "CholeskyParams", "MultivariateGaussianHead", "MultivariateGaussianKL",
+    "MultivariateGaussianKLLoss", "MultivariateGaussianNLL", "MultivariateGaussianNLLLoss",
+    "multivariate_gaussian_kl_loss", "multivariate_gaussian_nll_loss",
+]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -71,15 +78,6 @@ def _matrix(entry: Any, dim: int) -> Any:
 def _log_det(L: Any) -> Any:
     """log det(L L^T) / 2 = sum_i log L_ii."""
     return sum(np.log(L[..., i, i]) for i in range(L.shape[-1]))
-
-
-def _scale(ctx: Function, grad: Any, keep: int) -> Any:
-    """d(reduced loss)/d(row loss) times grad, with `keep` trailing axes added for broadcasting."""
-    if ctx.reduction == "none":
-        for _ in range(keep):
-            grad = np.expand_dims(grad, -1)
-        return grad
-    return grad / ctx.count if ctx.reduction == "mean" else grad
 
 
 # ---- screening: cheap checks first, the details (node, row, value) only on failure -------
@@ -192,7 +190,7 @@ class MultivariateGaussianNLL(Function):
         dim = L.shape[-1]
         z = _solve_lower(L, _columns(y - mu))
         w = _solve_upper_t(L, z)                           # L^-T z
-        s1 = _scale(ctx, grad, 1)
+        s1 = scale_row_grad(ctx, grad, 1)
         needs = ctx.needs_input_grad
         g_mu = g_y = g_L = None
         if needs[0] or needs[2]:
@@ -201,7 +199,7 @@ class MultivariateGaussianNLL(Function):
         if needs[1]:
             tril = np.tril(np.ones((dim, dim), L.dtype))
             g_L = _matrix(lambda i, j: (1.0 / L[..., i, i] if i == j else 0.0) - w[i] * z[j],
-                          dim) * tril * _scale(ctx, grad, 2)
+                          dim) * tril * scale_row_grad(ctx, grad, 2)
         return g_mu, g_L, g_y
 
 
@@ -249,7 +247,7 @@ class MultivariateGaussianKL(Function):
         w = _solve_upper_t(L_m, z)
         M_cols = [_solve_lower(L_m, _columns(L_gt[..., :, j])) for j in range(dim)]  # M[i][j]
         W_cols = [_solve_upper_t(L_m, col) for col in M_cols]                         # at [j][i]
-        s1, s2 = _scale(ctx, grad, 1), _scale(ctx, grad, 2)
+        s1, s2 = scale_row_grad(ctx, grad, 1), scale_row_grad(ctx, grad, 2)
         needs = ctx.needs_input_grad
         g_mu_m = g_mu_gt = g_L_m = g_L_gt = None
         if needs[0] or needs[2]:

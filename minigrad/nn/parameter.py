@@ -5,6 +5,8 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 
+__all__ = ["Parameter"]
+
 
 class Parameter(Tensor):
     """A leaf tensor that requires grad and that a `Module` registers when assigned to it.

@@ -13,6 +13,11 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
+__all__ = [
+    "Add", "Div", "Mul", "Neg", "Pow", "Sub", "add", "divide", "multiply", "negative", "power",
+    "subtract",
+]
+
 
 class Add(Function):
     """a + b;  d/da = 1, d/db = 1."""

@@ -1,12 +1,18 @@
 """Comparisons and logical ops: boolean tensors, outside the graph (they have no gradient)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd.function import as_constants
 from minigrad.tensor import Tensor
+
+__all__ = [
+    "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not",
+    "logical_or", "not_equal",
+]
 
 
 def _comparison(ufunc: Callable) -> Callable[..., Tensor]:
@@ -23,12 +29,12 @@ def _comparison(ufunc: Callable) -> Callable[..., Tensor]:
     return compare
 
 
-less = _comparison(np.less)
-less_equal = _comparison(np.less_equal)
-greater = _comparison(np.greater)
-greater_equal = _comparison(np.greater_equal)
-equal = _comparison(np.equal)
-not_equal = _comparison(np.not_equal)
-logical_and = _comparison(np.logical_and)
-logical_or = _comparison(np.logical_or)
-logical_not = _comparison(np.logical_not)
+less: Callable[..., Tensor] = _comparison(np.less)
+less_equal: Callable[..., Tensor] = _comparison(np.less_equal)
+greater: Callable[..., Tensor] = _comparison(np.greater)
+greater_equal: Callable[..., Tensor] = _comparison(np.greater_equal)
+equal: Callable[..., Tensor] = _comparison(np.equal)
+not_equal: Callable[..., Tensor] = _comparison(np.not_equal)
+logical_and: Callable[..., Tensor] = _comparison(np.logical_and)
+logical_or: Callable[..., Tensor] = _comparison(np.logical_or)
+logical_not: Callable[..., Tensor] = _comparison(np.logical_not)

@@ -15,6 +15,13 @@ from minigrad import kernels
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
+# `abs` stays out: a star import must not shadow Python's builtin
+__all__ = [
+    "Abs", "Cast", "Clip", "Exp", "Log", "Maximum", "Minimum", "ReLU", "Sigmoid", "Softplus",
+    "Sqrt", "Tanh", "Where", "cast", "clip", "exp", "log", "maximum", "minimum", "relu",
+    "sigmoid", "softplus", "sqrt", "tanh", "where",
+]
+
 
 class Exp(Function):
     """exp(x);  d/dx = exp(x)."""

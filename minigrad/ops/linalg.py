@@ -9,6 +9,8 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
+__all__ = ["MatMul", "matmul"]
+
 
 class MatMul(Function):
     """a @ b;  d/da = grad @ b^T, d/db = a^T @ grad (batch axes summed by the engine)."""

@@ -12,6 +12,9 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
+# `max`, `min` and `sum` stay out: a star import must not shadow Python's builtins
+__all__ = ["Max", "Mean", "Min", "Sum", "Var", "mean", "var"]
+
 _UNSET = object()
 
 

@@ -4,13 +4,20 @@ back to where each element came from, with ops of this same module, so it can be
 differentiated again."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.ops.reductions import axis_args
 from minigrad.tensor import Tensor
+
+__all__ = [
+    "BroadcastTo", "Concatenate", "ExpandDims", "GetItem", "IndexAdd", "Reshape", "Squeeze",
+    "Stack", "Transpose", "broadcast_to", "concatenate", "expand_dims", "getitem", "reshape",
+    "squeeze", "stack", "swapaxes", "transpose", "unsqueeze",
+]
 
 
 class Reshape(Function):

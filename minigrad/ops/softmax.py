@@ -9,6 +9,8 @@ from minigrad.autograd import Function
 from minigrad.ops.reductions import axis_args
 from minigrad.tensor import Tensor
 
+__all__ = ["LogSoftmax", "Softmax", "log_softmax", "softmax"]
+
 
 def _shifted(x: np.ndarray, axis: int, op: str) -> np.ndarray:
     """x minus its max along `axis` (an empty axis has no max and needs no shift)."""

@@ -8,4 +8,4 @@ from minigrad.optim.adamw import AdamW
 from minigrad.optim.rmsprop import RMSprop
 from minigrad.optim import lr_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

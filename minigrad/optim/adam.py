@@ -1,7 +1,8 @@
 """Adam, with optional L2 weight decay, AMSGrad and maximisation."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import math
 
@@ -11,6 +12,8 @@ from minigrad.autograd.grad_mode import state as _grad_mode
 
 from .optimizer import (Optimizer, check_buffer, check_non_negative, check_real,
                         check_state_keys, check_step, effective_grad)
+
+__all__ = ["Adam"]
 
 
 class Adam(Optimizer):
@@ -55,8 +58,8 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "maximize": maximize}
         super().__init__(params, defaults)
 
     def _check_options(self, options: dict) -> None:
@@ -107,9 +110,15 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g, _ = effective_grad(p, weight_decay, maximize, self)
+                g = self._decay(p, lr, weight_decay, maximize)
                 adam_update(p, g, self._state_of(p, amsgrad), lr, beta1, beta2, eps, amsgrad)
         return loss
+
+    def _decay(self, p: Any, lr: float, weight_decay: float, maximize: bool) -> np.ndarray:
+        """The gradient Adam's moments see: +-grad + weight_decay * p (L2, in the gradient).
+        AdamW decays ``p`` itself instead."""
+        g, _ = effective_grad(p, weight_decay, maximize)
+        return g
 
 
 def adam_update(p: Any, g: np.ndarray, state: dict, lr: float, beta1: float, beta2: float,

@@ -1,10 +1,15 @@
 """AdamW: Adam with weight decay decoupled from the gradient."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from minigrad.optim.adam import Adam, adam_update
+import numpy as np
+
+from minigrad.optim.adam import Adam
 from minigrad.optim.optimizer import effective_grad
+
+__all__ = ["AdamW"]
 
 
 class AdamW(Adam):
@@ -29,21 +34,9 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient. ``closure``, if given, is called
-        first and its result (the loss) returned."""
-        loss = None if closure is None else closure()
-        for group in self.param_groups:
-            # Python floats, so that float32 arrays are not promoted (NEP 50).
-            lr, eps = float(group["lr"]), float(group["eps"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            weight_decay = float(group["weight_decay"])
-            amsgrad, maximize = group["amsgrad"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g, _ = effective_grad(p, 0.0, maximize, self)  # decay is not part of the gradient
-                if weight_decay != 0:
-                    p.data *= 1 - lr * weight_decay
-                adam_update(p, g, self._state_of(p, amsgrad), lr, beta1, beta2, eps, amsgrad)
-        return loss
+    def _decay(self, p: Any, lr: float, weight_decay: float, maximize: bool) -> np.ndarray:
+        """p <- p - lr * weight_decay * p, then the gradient without a decay term."""
+        g, _ = effective_grad(p, 0.0, maximize, self)  # ticks p's version before the change below
+        if weight_decay != 0:
+            p.data *= 1 - lr * weight_decay
+        return g

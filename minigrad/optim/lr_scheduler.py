@@ -20,12 +20,15 @@ from __future__ import annotations
 import math
 import types
 from collections import Counter
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from minigrad.optim.optimizer import Optimizer
 
-__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "LambdaLR", "ReduceLROnPlateau"]
+__all__ = [
+    "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "MultiStepLR",
+    "ReduceLROnPlateau", "StepLR",
+]
 
 
 def _check_optimizer(owner: str, optimizer: Any) -> None:

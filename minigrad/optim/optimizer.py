@@ -6,7 +6,8 @@ Modelled on ``torch.optim.Optimizer``. A *parameter* is any tensor-like object w
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numbers
 
@@ -15,6 +16,8 @@ import numpy as np
 from minigrad.autograd.function import clock
 from minigrad.tensor import Tensor
 from minigrad.autograd.grad_mode import state as _grad_mode
+
+__all__ = ["Optimizer"]
 
 
 class Optimizer:
@@ -40,8 +43,8 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = dict(defaults)
         self._check_options(self.defaults)
-        self.param_groups = []
-        self.state = {}
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Any, dict[str, Any]] = {}  # parameter -> its named buffers
 
         if callable(getattr(params, "parameters", None)):
             # a PyTorch habit: optim.SGD(model, ...) instead of optim.SGD(model.parameters(), ...)
@@ -147,7 +150,7 @@ class Optimizer:
         where parameters are numbered 0, 1, ... in order across the groups and each
         group lists the indices of its parameters under ``"params"``. Arrays are copies.
         """
-        index = {}
+        index: dict[int, int] = {}  # id(parameter) -> its number
         groups = []
         for group in self.param_groups:
             saved = {k: v for k, v in group.items() if k != "params"}
@@ -185,7 +188,7 @@ class Optimizer:
             raise ValueError(f"{owner}: loaded state dict has {len(saved_groups)} parameter groups, "
                              f"but the optimizer has {len(self.param_groups)}")
 
-        param_of = {}  # saved index -> our parameter
+        param_of: dict[Any, Any] = {}  # saved index -> our parameter
         new_groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):

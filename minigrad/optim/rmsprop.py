@@ -1,11 +1,14 @@
 """RMSprop, with optional momentum, centring, L2 weight decay and maximisation."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from minigrad.optim.optimizer import Optimizer, check_non_negative, effective_grad
+
+__all__ = ["RMSprop"]
 
 
 class RMSprop(Optimizer):
@@ -32,8 +35,8 @@ class RMSprop(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
                  centered: bool = False, maximize: bool = False) -> None:
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+                    "momentum": momentum, "centered": centered, "maximize": maximize}
         super().__init__(params, defaults)
 
     def _check_options(self, options: dict) -> None:

@@ -1,7 +1,8 @@
 """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -9,6 +10,8 @@ from minigrad.autograd.grad_mode import state as _grad_mode
 
 from .optimizer import (Optimizer, check_buffer, check_non_negative, check_state_keys,
                         effective_grad)
+
+__all__ = ["SGD"]
 
 
 class SGD(Optimizer):
@@ -50,8 +53,8 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, nesterov: bool = False, weight_decay: float = 0,
                  maximize: bool = False) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                        weight_decay=weight_decay, maximize=maximize)
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "nesterov": nesterov, "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 
     def _check_options(self, options: dict) -> None:
