@@ -39,8 +39,8 @@ def _models(dt: str) -> dict:
                          (3,)),
         "multivariate_d1_alone": (nn.MultivariateGaussianHead(4, 1, dtype=dt), (4,)),
         "multivariate_three_axes": (
-            nn.Sequential(nn.MLP([2, 5], "softplus", dtype=dt),
-                          nn.MultivariateGaussianHead(5, 2, dtype=dt)), (3, 2)),
+            nn.Sequential(nn.MLP([2, 5], "sigmoid", dtype=dt),
+                          nn.MultivariateGaussianHead(5, 2, min_sigma=0.1, dtype=dt)), (3, 2)),
     }
 
 
