@@ -134,3 +134,20 @@ def test_several_outputs_need_a_converter_that_names_them(tmp_path):
     finally:
         unregister_onnx(Pair)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_docs_multivariate_snippet_runs(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "exporting.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(), re.S | re.M)
+    (block,) = [b for b in blocks if '"mvn.onnx"' in b]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(block, namespace)
+    want = minigrad_outputs(namespace["model"], namespace["x"])
+    np.testing.assert_allclose(namespace["mu"], want["mu"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(namespace["L"], want["L"], rtol=1e-5, atol=1e-5)
+    assert namespace["cov"].shape == (8, 2, 2)
