@@ -9,6 +9,7 @@ Neither onnx nor torch is needed to import this package; each is imported when u
 """
 from minigrad.export.onnx import (ExportError, OnnxGraph, identity, max_difference,
                                   register_onnx, supported_modules, to_onnx, unregister_onnx)
+from minigrad.export import onnx_heads  # noqa: F401  (registers the mixture and multivariate heads)
 from minigrad.export.torch import (from_torch_state_dict, register_torch_layout,
                                    to_torch_module, to_torch_state_dict)
 

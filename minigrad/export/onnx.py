@@ -143,6 +143,14 @@ class OnnxGraph:
             self._constants[key] = name
         return self._constants[key]
 
+    def array(self, values: Any, hint: str) -> str:
+        """A constant array initializer (index tables, masks), kept in its own dtype and
+        named `{scope}.{hint}`; each call stores a new one."""
+        name = self.fresh(f"{self._scope}.{hint}" if self._scope else hint)
+        self.initializers.append(
+            self.onnx.numpy_helper.from_array(np.ascontiguousarray(values), name))
+        return name
+
     def op(self, op_type: str, inputs: list, **attributes: Any) -> str:
         """Append one node; returns the name of its (single) output value."""
         out = self.fresh(f"{self._scope}/{op_type}" if self._scope else op_type)
@@ -360,7 +368,8 @@ def _reference_outputs(model: Any, example: np.ndarray) -> Any:
     finally:
         for module, mode in modes:
             object.__setattr__(module, "training", mode)
-    return out.data
+    # a head may return several tensors (MultivariateGaussianHead gives (mu, L))
+    return tuple(o.data for o in out) if isinstance(out, tuple) else out.data
 
 
 # ---- the export ---------------------------------------------------------------------------
@@ -370,8 +379,10 @@ def to_onnx(model: Any, example_input: Any, path: Any, opset: int | None = None,
     """Write `model` to `path` as an ONNX model and return the `onnx.ModelProto`.
 
     The graph has one input `input` of shape (batch, *example_input.shape[1:]) with a dynamic
-    batch axis, and outputs `mu` and `sigma` (each shaped like the input without its last
-    axis) for a model ending in a GaussianHead, else one output `output`; its dtype is the
+    batch axis. A model ending in a head has the head's named outputs: `mu` and `sigma` (each
+    shaped like the input without its last axis) for a GaussianHead; `logits`, `mu`, `sigma`
+    (each (..., K)) for a GaussianMixtureHead; `mu` (..., D) and `L` (..., D, D) for a
+    MultivariateGaussianHead. Any other model has one output `output`. The dtype is the
     model's (float32 or float64). The weights are stored under their parameter names.
 
     Before the file is written, the model passes `onnx.checker.check_model(full_check=True)`
@@ -405,6 +416,12 @@ def to_onnx(model: Any, example_input: Any, path: Any, opset: int | None = None,
                 f"into them; pass it to register_onnx"
             )
         expected = {name: np.asarray(v) for name, v in g.split(expected).items()}
+    elif isinstance(expected, tuple):
+        raise ExportError(
+            f"to_onnx: the model returns {len(expected)} tensors, but its last converter gave "
+            f"one ONNX value; a module with several outputs needs a converter that returns "
+            f"{{output name: value}} and registers outputs= (see docs/exporting.md)"
+        )
     else:
         outputs, expected = {OUTPUT_NAME: result}, {OUTPUT_NAME: expected}
     for name, value in outputs.items():

@@ -119,8 +119,9 @@ _CLASSES: dict = {}
 
 
 def torch_classes() -> dict:
-    """The PyTorch modules of docs/exporting.md, `MLP` and `GaussianHead`, defined on first
-    use (needs torch). They mirror minigrad's, parameter names included."""
+    """The PyTorch modules of docs/exporting.md, `MLP`, `GaussianHead`, `GaussianMixtureHead`
+    and `MultivariateGaussianHead`, defined on first use (needs torch). They mirror
+    minigrad's, parameter names included."""
     if _CLASSES:
         return _CLASSES
     torch: Any = _torch()  # Any: the classes below subclass torch.nn.Module found at run time
@@ -156,14 +157,50 @@ def torch_classes() -> dict:
             sigma = torch.logaddexp(s, torch.zeros_like(s)) + self.min_sigma
             return torch.stack([raw[..., 0], sigma], dim=-1)
 
-    _CLASSES.update(MLP=MLP, GaussianHead=GaussianHead)
+    class GaussianMixtureHead(torch.nn.Module):
+        """features -> (..., K, 3) = [logit, mu, sigma], sigma = softplus(raw) + min_sigma."""
+
+        def __init__(self, in_features, n_components, min_sigma=1e-6):
+            super().__init__()
+            self.n_components, self.min_sigma = n_components, min_sigma
+            self.linear = torch.nn.Linear(in_features, 3 * n_components)
+
+        def forward(self, x):
+            raw = self.linear(x).unflatten(-1, (self.n_components, 3))
+            s = raw[..., 2]
+            sigma = torch.logaddexp(s, torch.zeros_like(s)) + self.min_sigma
+            return torch.stack([raw[..., 0], raw[..., 1], sigma], dim=-1)
+
+    class MultivariateGaussianHead(torch.nn.Module):
+        """features -> (mu, L): raw = [mu, L's lower triangle row by row], L's diagonal
+        softplus(.) + min_sigma, zeros above it."""
+
+        def __init__(self, in_features, dim, min_sigma=1e-6):
+            super().__init__()
+            self.dim, self.min_sigma = dim, min_sigma
+            self.linear = torch.nn.Linear(in_features, dim + dim * (dim + 1) // 2)
+            self.register_buffer("rows", torch.tril_indices(dim, dim)[0], persistent=False)
+            self.register_buffer("cols", torch.tril_indices(dim, dim)[1], persistent=False)
+
+        def forward(self, x):
+            raw = self.linear(x)
+            tri = raw[..., self.dim:]
+            L = tri.new_zeros(tri.shape[:-1] + (self.dim, self.dim))
+            L[..., self.rows, self.cols] = tri
+            d = torch.diagonal(L, dim1=-2, dim2=-1)
+            L = L - torch.diag_embed(d) + torch.diag_embed(
+                torch.logaddexp(d, torch.zeros_like(d)) + self.min_sigma)
+            return raw[..., :self.dim], L
+
+    _CLASSES.update(MLP=MLP, GaussianHead=GaussianHead, GaussianMixtureHead=GaussianMixtureHead,
+                    MultivariateGaussianHead=MultivariateGaussianHead)
     return _CLASSES
 
 
 def to_torch_module(model: Any) -> Any:
     """A torch.nn.Module computing what `model` computes, with its weights loaded, in its
-    dtype and in eval mode. Built from Sequential, MLP, Dense, the activations and
-    GaussianHead (needs torch)."""
+    dtype and in eval mode. Built from Sequential, MLP, Dense, the activations and the
+    three heads (needs torch)."""
     torch = _torch()
     twin = _build(torch, model)
     dtypes = {p.data.dtype for p in model.parameters()}
@@ -190,6 +227,12 @@ def _build(torch: Any, module: Any) -> Any:
                                                for key, child in module._modules.items()))
     if kind is nn.GaussianHead:
         return classes["GaussianHead"](module.in_features, module.min_sigma)
+    if kind is nn.GaussianMixtureHead:
+        return classes["GaussianMixtureHead"](module.in_features, module.n_components,
+                                              module.min_sigma)
+    if kind is nn.MultivariateGaussianHead:
+        return classes["MultivariateGaussianHead"](module.in_features, module.dim,
+                                                   module.min_sigma)
     if kind is nn.MLP:
         acts = [type(m) for m in module.layers if type(m) is not nn.Dense]
         if acts and acts[0] not in activations:
@@ -200,6 +243,7 @@ def _build(torch: Any, module: Any) -> Any:
         return classes["MLP"](module.sizes, activation, activate_last)
     raise TypeError(
         f"to_torch_module: no PyTorch counterpart for {type(module).__name__}; supported: "
-        f"Dense, GaussianHead, MLP, ReLU, Sequential, Sigmoid, Softplus, Tanh. Build the "
+        f"Dense, GaussianHead, GaussianMixtureHead, MLP, MultivariateGaussianHead, ReLU, "
+        f"Sequential, Sigmoid, Softplus, Tanh. Build the "
         f"PyTorch module yourself and load to_torch_state_dict(model) into it"
     )

@@ -29,6 +29,18 @@ def _models(dt: str) -> dict:
                                           nn.Dense(4, 3, dtype=dt), nn.Softplus()), (2,)),
         "three_axes": (nn.Sequential(nn.MLP([3, 5], dtype=dt), nn.GaussianHead(5, dtype=dt)),
                        (4, 3)),
+        "mixture": (nn.Sequential(nn.MLP([3, 8, 8], dtype=dt),
+                                  nn.GaussianMixtureHead(8, 3, min_sigma=0.01, dtype=dt)), (3,)),
+        "mixture_one_component_three_axes": (
+            nn.Sequential(nn.MLP([2, 6], "relu", dtype=dt), nn.GaussianMixtureHead(6, 1, dtype=dt)),
+            (4, 2)),
+        "multivariate": (nn.Sequential(nn.MLP([3, 8, 8], dtype=dt),
+                                       nn.MultivariateGaussianHead(8, 3, min_sigma=0.01, dtype=dt)),
+                         (3,)),
+        "multivariate_d1_alone": (nn.MultivariateGaussianHead(4, 1, dtype=dt), (4,)),
+        "multivariate_three_axes": (
+            nn.Sequential(nn.MLP([2, 5], "sigmoid", dtype=dt),
+                          nn.MultivariateGaussianHead(5, 2, min_sigma=0.1, dtype=dt)), (3, 2)),
     }
 
 
@@ -41,22 +53,16 @@ def inputs(shape: tuple, batch: int, dtype: str, seed: int = 1) -> np.ndarray:
 
 
 def trained_model(name: str, dtype: str, steps: int = 5) -> tuple:
-    """(model, input shape): model `name` in `dtype` after `steps` SGD steps on random data."""
+    """(model, input shape): model `name` in `dtype` after `steps` SGD steps on random data,
+    each head with its own loss (KL, mixture NLL, multivariate NLL), the rest with MSE."""
     mg.manual_seed(0)
     model, shape = _models(dtype)[name]
     before = {k: v.copy() for k, v in model.state_dict().items()}
     opt = optim.SGD(model.parameters(), lr=0.01)
     x = mg.Tensor(inputs(shape, 16, dtype, seed=2) / 3)
-    out_shape = model(x).shape
     rng = np.random.default_rng(3)
     for _ in range(steps):
-        pred = model(x)
-        if ends_in_head(model):
-            target = np.stack([rng.normal(size=out_shape[:-1]),
-                               rng.uniform(0.5, 2.0, size=out_shape[:-1])], axis=-1)
-            loss = nn.GaussianKLLoss()(pred, mg.Tensor(target.astype(dtype)))
-        else:
-            loss = nn.MSELoss()(pred, mg.Tensor(rng.normal(size=out_shape).astype(dtype)))
+        loss = _loss(model, model(x), rng, dtype)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -66,13 +72,38 @@ def trained_model(name: str, dtype: str, steps: int = 5) -> tuple:
     return model, shape
 
 
+def _loss(model, pred, rng, dtype: str):
+    """A loss fitting the model's output, on random targets."""
+    def target(shape):
+        return mg.Tensor(rng.normal(size=shape).astype(dtype))
+
+    head = last_module(model)
+    if isinstance(head, nn.GaussianHead):
+        batch = pred.shape[:-1]
+        return nn.GaussianKLLoss()(pred, mg.Tensor(np.stack(
+            [rng.normal(size=batch), rng.uniform(0.5, 2.0, size=batch)], axis=-1).astype(dtype)))
+    if isinstance(head, nn.GaussianMixtureHead):
+        return nn.GaussianMixtureNLLLoss()(pred, target(pred.shape[:-2]))
+    if isinstance(head, nn.MultivariateGaussianHead):
+        mu, L = pred
+        return nn.MultivariateGaussianNLLLoss()(mu, L, target(mu.shape))
+    return nn.MSELoss()(pred, target(pred.shape))
+
+
 def minigrad_outputs(model, x: np.ndarray) -> dict:
-    """minigrad's outputs under the ONNX output names."""
+    """minigrad's outputs under the ONNX output names (the layouts of docs/exporting.md)."""
     with mg.no_grad():
-        y = model(mg.Tensor(x)).data
-    return {"mu": y[..., 0], "sigma": y[..., 1]} if ends_in_head(model) else {"output": y}
+        y = model(mg.Tensor(x))
+    head = last_module(model)
+    if isinstance(head, nn.MultivariateGaussianHead):
+        return {"mu": y[0].data, "L": y[1].data}
+    if isinstance(head, nn.GaussianMixtureHead):
+        return {"logits": y.data[..., 0], "mu": y.data[..., 1], "sigma": y.data[..., 2]}
+    if isinstance(head, nn.GaussianHead):
+        return {"mu": y.data[..., 0], "sigma": y.data[..., 1]}
+    return {"output": y.data}
 
 
-def ends_in_head(model) -> bool:
-    last = model[-1] if isinstance(model, nn.Sequential) else model
-    return isinstance(last, nn.GaussianHead)
+def last_module(model):
+    """The module that produces the model's output (the last of a Sequential)."""
+    return model[-1] if isinstance(model, nn.Sequential) else model

@@ -147,3 +147,62 @@ def test_torch_tensors_come_back_into_minigrad():
     for name, value in twin.state_dict().items():
         assert isinstance(state[name], torch.Tensor)
         torch.testing.assert_close(state[name], value, rtol=0, atol=0)
+
+
+# ---- the mixture and multivariate heads ----------------------------------------------------
+
+# Sequential(MLP([3, 8, 8]), GaussianMixtureHead(8, 3)): the head's Dense gives 3 K = 9 values
+MIXTURE_IN_TORCH = {
+    "0.layers.0.weight": (8, 3), "0.layers.0.bias": (8,),
+    "0.layers.2.weight": (8, 8), "0.layers.2.bias": (8,),
+    "1.linear.weight": (9, 8), "1.linear.bias": (9,),
+}
+# Sequential(MLP([3, 8, 8]), MultivariateGaussianHead(8, 3)): D + D (D + 1) / 2 = 3 + 6 values
+MULTIVARIATE_IN_TORCH = {**MIXTURE_IN_TORCH, "1.linear.weight": (9, 8), "1.linear.bias": (9,)}
+# D = 2 alone: 2 + 3 = 5 values
+MULTIVARIATE_D2_ALONE = {"linear.weight": (5, 4), "linear.bias": (5,)}
+
+
+@pytest.mark.parametrize("name, expected", [("mixture", MIXTURE_IN_TORCH),
+                                            ("multivariate", MULTIVARIATE_IN_TORCH)])
+def test_the_heads_map_to_pytorch_names_and_shapes(name, expected):
+    model, _ = trained_model(name, "float64")
+    state = to_torch_state_dict(model)
+    assert list(state) == list(expected)
+    assert {k: v.shape for k, v in state.items()} == expected
+    own = model.state_dict()
+    for key, value in state.items():
+        np.testing.assert_array_equal(value, own[key].T if key.endswith("weight") else own[key])
+    mg.manual_seed(99)
+    fresh, _ = trained_model(name, "float64", steps=1)
+    assert from_torch_state_dict(fresh, state) == ([], [])
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[key], value, err_msg=key)
+
+
+def test_a_multivariate_head_alone_maps_its_dense():
+    head = nn.MultivariateGaussianHead(4, 2)
+    assert {k: v.shape for k, v in to_torch_state_dict(head).items()} == MULTIVARIATE_D2_ALONE
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_torch_twins_of_the_heads_reproduce_minigrad(dtype):
+    torch = pytest.importorskip("torch")
+    from minigrad.export import to_torch_module
+
+    for name in ("mixture", "mixture_one_component_three_axes", "multivariate",
+                 "multivariate_d1_alone", "multivariate_three_axes"):
+        model, shape = trained_model(name, dtype)
+        twin = to_torch_module(model)
+        x = inputs(shape, 37, dtype)
+        with torch.no_grad():
+            got = twin(torch.from_numpy(x))
+        with mg.no_grad():
+            want = model(mg.Tensor(x))
+        got = [t.numpy() for t in got] if isinstance(got, tuple) else [got.numpy()]
+        want = [t.data for t in want] if isinstance(want, tuple) else [want.data]
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert a.dtype == np.dtype(dtype) and a.shape == b.shape, name
+            np.testing.assert_allclose(a, b, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype],
+                                       err_msg=name)
