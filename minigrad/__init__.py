@@ -30,9 +30,9 @@ from minigrad.compile import CaptureError, compile  # after nn: its kernels use 
 __version__ = "0.2.0"
 
 # A star import brings everything above except the names of Python builtins (abs, max, min,
-# sum), which `from minigrad import *` must never shadow; use mg.max(...) for those.
+# sum, and compile), which `from minigrad import *` must never shadow; use mg.max(...) for those.
 __all__ = [
-    "CaptureError", "compile",
+    "CaptureError",
     "CheckpointError", "Function", "GradcheckError", "Tensor", "add", "arange", "autograd",
     "backward", "bool_", "broadcast_to", "cast", "clip", "concatenate", "data",
     "detect_anomaly", "divide", "enable_grad", "equal", "exp", "expand_dims", "eye", "float32",

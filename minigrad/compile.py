@@ -35,7 +35,7 @@ from minigrad.autograd.grad_mode import state
 from minigrad.replay_kernels import FlatUpdate, OpSpec, flat_views, kernel_for
 from minigrad.tensor import Tensor
 
-__all__ = ["compile", "CaptureError", "Compiled"]
+__all__ = ["CaptureError", "Compiled"]  # not compile: a star import must not shadow the builtin
 
 
 class CaptureError(RuntimeError):

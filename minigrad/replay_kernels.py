@@ -18,6 +18,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+__all__ = ["OpSpec", "ReplayContext", "Generic", "AffineKernel", "TanhKernel", "ReLUKernel",
+           "GaussianParamsKernel", "GaussianKLKernel", "FlatUpdate", "KERNELS", "kernel_for",
+           "flat_views", "is_view_op", "constant"]
+
 from minigrad.kernels import _EXP_LIMIT
 
 from minigrad.autograd.engine import _fit

@@ -25,6 +25,8 @@ import numpy as np
 from minigrad import nn
 from minigrad.export.onnx import OnnxGraph, register_onnx
 
+__all__: list[str] = []  # registers converters on import; nothing public to star-import
+
 
 def _columns(g: OnnxGraph, raw: str, index: np.ndarray, hint: str) -> str:
     """raw[..., index]: Gather on the last axis with a constant int64 table, so the result

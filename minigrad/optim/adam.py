@@ -117,7 +117,7 @@ class Adam(Optimizer):
     def _decay(self, p: Any, lr: float, weight_decay: float, maximize: bool) -> np.ndarray:
         """The gradient Adam's moments see: +-grad + weight_decay * p (L2, in the gradient).
         AdamW decays ``p`` itself instead."""
-        g, _ = effective_grad(p, weight_decay, maximize)
+        g, _ = effective_grad(p, weight_decay, maximize, self)
         return g
 
 
