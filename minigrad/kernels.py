@@ -46,19 +46,17 @@ def kl_grads(pred: np.ndarray, target: np.ndarray, scale: float | np.ndarray,
              need_pred: bool, need_target: bool) -> tuple:
     """GaussianKL's backward for packed [mu, sigma] arrays of one shape.
 
-    With z = (mu_gt - mu_m)/s_m, d = (s_gt - s_m)/s_m, r = s_gt/s_m, q = d (r + 1) = r^2 - 1
-    (exactly 0 for equal sigmas) and w = scale/s_m:
+    With z = (mu_gt - mu_m)/s_m, r = s_gt/s_m (a true division: exactly 1 for equal sigmas,
+    however extreme, so q = r^2 - 1 is exactly 0) and w = scale/s_m:
         d/dmu_m = -z w,  d/ds_m = -(q + z^2) w,  d/dmu_gt = z w,  d/ds_gt = q scale / s_gt.
     """
     mu_m, s_m, mu_gt, s_gt = pred[..., 0], pred[..., 1], target[..., 0], target[..., 1]
     inv = np.divide(1.0, s_m)
     z = np.subtract(mu_gt, mu_m)
     z *= inv
-    q = np.subtract(s_gt, s_m)
-    q *= inv
-    tmp = np.multiply(s_gt, inv)
-    tmp += 1.0
-    q *= tmp                                   # q = r^2 - 1
+    q = np.divide(s_gt, s_m)
+    q *= q
+    q -= 1.0                                   # q = r^2 - 1
     neg_w = inv
     neg_w *= -scale                            # -w = -scale / s_m
     g_pred = np.empty(pred.shape, pred.dtype)  # d/dmu_m is needed for d/dmu_gt too
@@ -71,7 +69,7 @@ def kl_grads(pred: np.ndarray, target: np.ndarray, scale: float | np.ndarray,
         g_target[..., 1] /= s_gt
     if not need_pred:
         return None, g_target
-    np.multiply(z, z, out=tmp)
-    tmp += q
-    np.multiply(tmp, neg_w, out=g_pred[..., 1])
+    np.multiply(z, z, out=z)
+    z += q
+    np.multiply(z, neg_w, out=g_pred[..., 1])
     return g_pred, g_target

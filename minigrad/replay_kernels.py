@@ -315,16 +315,14 @@ class GaussianKLKernel:
             np.divide(1.0, s_m, out=inv)
             np.subtract(mu_gt, mu_m, out=z)
             np.multiply(z, inv, out=z)
-            np.subtract(s_gt, s_m, out=q)
-            np.multiply(q, inv, out=q)
-            np.multiply(s_gt, inv, out=tmp)
-            np.add(tmp, 1.0, out=tmp)
-            np.multiply(q, tmp, out=q)
+            np.divide(s_gt, s_m, out=q)
+            np.multiply(q, q, out=q)
+            np.subtract(q, 1.0, out=q)
             np.multiply(inv, -scale, out=inv)
             np.multiply(z, inv, out=t0)
-            np.multiply(z, z, out=tmp)
-            np.add(tmp, q, out=tmp)
-            np.multiply(tmp, inv, out=t1)
+            np.multiply(z, z, out=z)
+            np.add(z, q, out=z)
+            np.multiply(z, inv, out=t1)
         return run
 
 

@@ -57,8 +57,12 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     `.grad` holds a NumPy array of numbers; with `create_graph=True` it holds a Tensor whose
     own graph can be differentiated again (as PyTorch's `.grad` then does).
     """
-    roots = _as_list(tensors)
-    seeds = _seeds("backward", roots, grad_tensors, create_graph)
+    if (grad_tensors is None and type(tensors) is Tensor and tensors.requires_grad
+            and tensors.data.size == 1):  # loss.backward(): the common case, checked cheaply
+        roots, seeds = [tensors], [np.array(1, dtype=tensors.data.dtype).reshape(tensors.shape)]
+    else:
+        roots = _as_list(tensors)
+        seeds = _seeds("backward", roots, grad_tensors, create_graph)
     _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph)
 
 

@@ -287,14 +287,14 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool, owner: Any = Non
     a fresh array the caller may overwrite.
     """
     grad = p.grad
-    if type(grad) is not np.ndarray:
-        grad = grad.data if isinstance(grad, Tensor) else grad  # Tensor: after create_graph
-    if getattr(grad, "shape", None) != p.data.shape and owner is not None:
+    if type(grad) is not np.ndarray:  # a Tensor, after backward(create_graph=True)
+        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+    if grad.shape != p.data.shape and owner is not None:
         owner._check_grad(p)  # raises, naming the parameter and both shapes
-    # the caller is about to change p in place: a graph that saved p must notice (clock.tick)
-    if isinstance(p, Tensor):
-        clock.now += 1
-        p._version = clock.now
+    # the caller is about to change p in place: a graph that saved p must notice (clock.tick,
+    # spelled out as it runs for every parameter on every step)
+    clock.now += 1
+    p._version = clock.now
     if weight_decay == 0:
         return (-grad, True) if maximize else (grad, False)
     g = p.data * weight_decay
