@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from minigrad.autograd import engine
-from minigrad.autograd.function import as_constants
+from minigrad.autograd.constants import as_constants
 from minigrad.autograd.grad_mode import state
 from minigrad.replay_kernels import FlatUpdate, OpSpec, flat_views, kernel_for
 from minigrad.tensor import Tensor

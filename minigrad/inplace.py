@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.function import clock
+from minigrad.autograd.versions import clock
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
 

@@ -178,107 +178,11 @@ class Tensor(TensorMethods):
     def zero_grad(self) -> None:
         self.grad = None
 
-    # ---- in-place updates (minigrad/inplace.py has the rules) ------------------------
-    def add_(self, other: Any) -> "Tensor":
-        return inplace.update(self, "add_", np.add, other)
-
-    def sub_(self, other: Any) -> "Tensor":
-        return inplace.update(self, "sub_", np.subtract, other)
-
-    def mul_(self, other: Any) -> "Tensor":
-        return inplace.update(self, "mul_", np.multiply, other)
-
-    def div_(self, other: Any) -> "Tensor":
-        return inplace.update(self, "div_", np.divide, other)
-
-    def fill_(self, value: Any) -> "Tensor":
-        return inplace.update(self, "fill_", None, value)
-
-    def zero_(self) -> "Tensor":
-        return inplace.update(self, "zero_", None, 0)
-
-    def copy_(self, source: Any) -> "Tensor":
-        return inplace.update(self, "copy_", None, source)
-
-    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002 - torch's names
-        return inplace.update(self, "clamp_", np.clip, (min, max))
-
-    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        inplace.update(self, "__setitem__", index, value)
-
-    # ---- arithmetic -------------------------------------------------------------------
-    def __add__(self, other: Any) -> "Tensor":
-        return ops.add(self, other)
-
-    def __radd__(self, other: Any) -> "Tensor":
-        return ops.add(other, self)
-
-    def __sub__(self, other: Any) -> "Tensor":
-        return ops.subtract(self, other)
-
-    def __rsub__(self, other: Any) -> "Tensor":
-        return ops.subtract(other, self)
-
-    def __mul__(self, other: Any) -> "Tensor":
-        return ops.multiply(self, other)
-
-    def __rmul__(self, other: Any) -> "Tensor":
-        return ops.multiply(other, self)
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        return ops.divide(self, other)
-
-    def __rtruediv__(self, other: Any) -> "Tensor":
-        return ops.divide(other, self)
-
-    def __pow__(self, other: Any) -> "Tensor":
-        return ops.power(self, other)
-
-    def __rpow__(self, other: Any) -> "Tensor":
-        return ops.power(other, self)
-
-    def __matmul__(self, other: Any) -> "Tensor":
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> "Tensor":
-        return ops.matmul(other, self)
-
-    def __neg__(self) -> "Tensor":
-        return ops.negative(self)
-
-    def __pos__(self) -> "Tensor":
-        return self
-
-    def __abs__(self) -> "Tensor":
-        return ops.abs(self)
-
-    def __getitem__(self, index: Any) -> "Tensor":
-        return ops.getitem(self, index)
-
-    # comparisons give tensors that do not require grad
-    def __lt__(self, other: Any) -> "Tensor":
-        return ops.less(self, other)
-
-    def __le__(self, other: Any) -> "Tensor":
-        return ops.less_equal(self, other)
-
-    def __gt__(self, other: Any) -> "Tensor":
-        return ops.greater(self, other)
-
-    def __ge__(self, other: Any) -> "Tensor":
-        return ops.greater_equal(self, other)
-
-    def __eq__(self, other: object) -> "Tensor":  # type: ignore[override]
-        return ops.equal(self, other)
-
-    def __ne__(self, other: object) -> "Tensor":  # type: ignore[override]
-        return ops.not_equal(self, other)
 
 
 # The engine, the ops and the NumPy protocols refer back to Tensor, so they come after it.
 from minigrad.autograd import engine  # noqa: E402
 from minigrad import inplace, numpy_dispatch, ops, tensor_methods  # noqa: E402
 
-tensor_methods.ops = ops  # the methods' module cannot import ops itself: ops needs Tensor first
+# the methods' module cannot import these itself: they need Tensor first
+tensor_methods.ops, tensor_methods.inplace = ops, inplace

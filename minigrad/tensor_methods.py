@@ -1,5 +1,6 @@
-"""The op methods of `Tensor` (`t.exp()`, `t.sum(axis)`, `t.reshape(...)`, casts), each a
-one-line call of the `minigrad` function of the same name, kept out of tensor.py so that the
+"""The op methods of `Tensor`: operators (`+`, `@`, `<`, `[]`), in-place updates (`+=`,
+`add_`, `t[i] = v`), and `t.exp()`, `t.sum(axis)`, `t.reshape(...)`, casts. Each is a
+one-line call of the minigrad function of the same name, kept out of tensor.py so that the
 core reads in one sitting.
 
 Reductions and the axis-taking ops accept PyTorch's `dim=` / `keepdim=` as aliases of
@@ -25,6 +26,104 @@ class TensorMethods:
     """Mixed into Tensor: the ops as methods."""
 
     __slots__ = ()
+
+    # ---- arithmetic -------------------------------------------------------------------
+    def __add__(self, other: Any) -> Any:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return ops.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return ops.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return ops.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return ops.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return ops.divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return ops.divide(other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return ops.power(self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return ops.power(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Any:
+        return ops.negative(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return ops.abs(self)
+
+    def __getitem__(self, index: Any) -> Any:
+        return ops.getitem(self, index)
+
+    # comparisons give tensors that do not require grad
+    def __lt__(self, other: Any) -> Any:
+        return ops.less(self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return ops.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return ops.greater(self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return ops.greater_equal(self, other)
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return ops.equal(self, other)
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return ops.not_equal(self, other)
+
+    # ---- in-place updates (minigrad/inplace.py has the rules) ------------------------
+    def add_(self, other: Any) -> Any:
+        return inplace.update(self, "add_", np.add, other)
+
+    def sub_(self, other: Any) -> Any:
+        return inplace.update(self, "sub_", np.subtract, other)
+
+    def mul_(self, other: Any) -> Any:
+        return inplace.update(self, "mul_", np.multiply, other)
+
+    def div_(self, other: Any) -> Any:
+        return inplace.update(self, "div_", np.divide, other)
+
+    def fill_(self, value: Any) -> Any:
+        return inplace.update(self, "fill_", None, value)
+
+    def zero_(self) -> Any:
+        return inplace.update(self, "zero_", None, 0)
+
+    def copy_(self, source: Any) -> Any:
+        return inplace.update(self, "copy_", None, source)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - torch's names
+        return inplace.update(self, "clamp_", np.clip, (min, max))
+
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        inplace.update(self, "__setitem__", index, value)
 
     # ---- elementwise ------------------------------------------------------------------
     def exp(self) -> Any:
@@ -150,3 +249,4 @@ class TensorMethods:
 
 
 ops: Any = None  # minigrad.ops, set by minigrad/tensor.py once Tensor exists
+inplace: Any = None  # minigrad.inplace, likewise

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.function import Function, check_finite, clock
+from minigrad.autograd.errors import check_finite
+from minigrad.autograd.function import Function
+from minigrad.autograd.versions import clock
 from minigrad.autograd.grad_mode import state
 from minigrad.tensor import Tensor
 

@@ -21,25 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.autograd.constants import as_constants
+from minigrad.autograd.errors import check_finite, with_op_context
 from minigrad.autograd.grad_mode import state
-from minigrad.dtypes import as_array
+from minigrad.autograd.versions import clock
 from minigrad.tensor import Tensor
 
 __all__ = ["Function", "once_differentiable"]
-
-class VersionClock:
-    """Counts in-place changes, process-wide. A tensor's `_version` is the clock's value at its
-    last in-place change and a node remembers the clock at its creation, so backward checks a
-    node's saved inputs only when something changed in place since (almost never)."""
-
-    now = 0
-
-    def tick(self, t: Any) -> None:
-        self.now += 1
-        t._version = self.now
-
-
-clock = VersionClock()
 
 # Nodes are numbered as they are made. A node is always made after the nodes of its inputs,
 # so the numbering is a topological order: backward runs nodes from the highest number down.
@@ -108,7 +96,7 @@ class Function:
                 needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
                 out = cls.forward(ctx, *[t.data for t in inputs], **params)
         except (ValueError, TypeError, IndexError) as err:
-            raise _with_op_context(err, cls.name, inputs) from err
+            raise with_op_context(err, cls.name, inputs) from err
         if type(out) is not np.ndarray:  # a NumPy scalar, from 0-d inputs
             scalar, out = out, np.asarray(out)
             ctx.saved_tensors = tuple(out if s is scalar else s for s in ctx.saved_tensors)
@@ -158,53 +146,3 @@ def once_differentiable(backward: Callable) -> Callable:
         return backward(ctx, grad)
     wrapper.once_differentiable = True  # type: ignore[attr-defined]
     return wrapper
-
-
-def as_constants(values: tuple) -> tuple:
-    """The one rule that turns Python numbers, lists and arrays into constant tensors.
-
-    A Python number takes the dtype of the first floating tensor beside it, else of the first
-    tensor (a float next to a float32 tensor stays float32, as in NumPy and PyTorch; an int
-    next to an int tensor stays int); everything else follows `as_array` (lists become the
-    default float dtype, arrays keep theirs).
-    """
-    dtypes = [v.data.dtype for v in values if isinstance(v, Tensor)]
-    like = next((d for d in dtypes if d.kind == "f"), dtypes[0] if dtypes else None)
-    return tuple(v if isinstance(v, Tensor) else Tensor._make(_constant(v, like), False, None)
-                 for v in values)
-
-
-def _constant(value: Any, like: Any) -> np.ndarray:
-    if like is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if like.kind == "f" or (like.kind in "iu" and isinstance(value, int)):
-            return np.asarray(value, dtype=like)
-    return as_array(value)
-
-
-def _with_op_context(err: Exception, op: str, tensors: tuple) -> Exception:
-    """A failure inside an op's forward, re-raised with the op's name and the input shapes."""
-    message = str(err)
-    if message.startswith(op):
-        return err
-    shapes = ", ".join(str(t.shape) for t in tensors)
-    if "could not be broadcast" in message:
-        return ValueError(
-            f"{op}: the input shapes {shapes} do not broadcast (compared from the last axis, "
-            f"sizes must be equal or 1); reshape one of them, e.g. with .reshape(...) or "
-            f".unsqueeze(axis), so that they line up")
-    try:
-        return type(err)(f"{op}: {message} (input shapes: {shapes})")
-    except Exception:  # an exception type with an unusual constructor keeps its own text
-        return err
-
-
-def check_finite(array: Any, where: str, tensors: tuple) -> None:
-    """detect_anomaly's check: raise naming `where` if `array` holds a NaN or inf."""
-    array = np.asarray(array.data if isinstance(array, Tensor) else array)
-    if array.dtype.kind in "fc" and not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
-        shapes = ", ".join(str(t.shape) for t in tensors)
-        raise FloatingPointError(
-            f"detect_anomaly: {where} produced a non-finite value {array[tuple(bad)]} at index "
-            f"{tuple(int(i) for i in bad)} (input shapes: {shapes}); check the inputs' "
-            f"domain (log/sqrt of negatives, division by zero) or lower the learning rate")

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.function import as_constants
+from minigrad.autograd.constants import as_constants
 from minigrad.tensor import Tensor
 
 __all__ = [

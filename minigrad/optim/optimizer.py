@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from minigrad.autograd.function import clock
+from minigrad.autograd.versions import clock
 from minigrad.tensor import Tensor
 from minigrad.autograd.grad_mode import state as _grad_mode
 

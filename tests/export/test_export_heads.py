@@ -147,7 +147,7 @@ def test_the_docs_multivariate_snippet_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(block, namespace)
-    want = minigrad_outputs(namespace["model"], namespace["x"])
+    want = minigrad_outputs(namespace["mvn_model"], namespace["xs"])
     np.testing.assert_allclose(namespace["mu"], want["mu"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(namespace["L"], want["L"], rtol=1e-5, atol=1e-5)
     assert namespace["cov"].shape == (8, 2, 2)
