@@ -25,7 +25,8 @@ from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from minigrad.serialization import CheckpointError, load, save
 from minigrad import autograd, nn, optim
 from minigrad import data
-from minigrad.compile import CaptureError, compile  # after nn: its kernels use nn's ops
+# after nn: its kernels use nn's ops; mg.compile, like mg.sum, is a deliberate re-export
+from minigrad.compile import CaptureError, compile as compile  # noqa: A004
 
 __version__ = "0.2.0"
 

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from minigrad.autograd import engine
 from minigrad.autograd.constants import as_constants
+from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import state
 from minigrad.replay_kernels import FlatUpdate, OpSpec, flat_views, kernel_for
 from minigrad.tensor import Tensor
@@ -48,22 +50,26 @@ class _Value:
     """One array of the plan: an argument (copied into `array` per call), an outside tensor
     read live (a parameter, a constant), or the output of a captured op."""
 
-    __slots__ = ("tensor", "captured", "array", "kind", "position")
+    __slots__ = ("array", "captured", "kind", "position", "tensor")
 
     def __init__(self, tensor: Tensor, kind: str, position: int = -1) -> None:
         self.tensor, self.captured, self.kind, self.position = tensor, tensor.data, kind, position
-        self.array = None
+        self.array: np.ndarray | None = None   # the plan's buffer, set when it is built
 
 
 class _Op:
-    __slots__ = ("cls", "params", "ins", "out", "node", "kernel", "needs")
+    __slots__ = ("cls", "ins", "kernel", "needs", "node", "out", "params")
+    # set after __init__: by the tracer (needs) and by the plan (kernel)
+    needs: tuple[bool, ...]
+    kernel: Any   # the op's replay kernel, from replay_kernels.kernel_for
 
-    def __init__(self, cls: type, params: dict, ins: list, out: _Value, node: Any) -> None:
+    def __init__(self, cls: type[Function], params: dict, ins: list, out: _Value,
+                 node: Any) -> None:
         self.cls, self.params, self.ins, self.out, self.node = cls, params, ins, out, node
 
 
 class _Backward:
-    __slots__ = ("roots", "seeds", "steps", "fresh")
+    __slots__ = ("fresh", "roots", "seeds", "steps")
 
     def __init__(self, roots: list, seeds: list, steps: list, fresh: set) -> None:
         self.roots, self.seeds, self.steps = roots, seeds, steps
@@ -74,7 +80,7 @@ _READERS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__ar
             "__index__")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _traced_class(cls: type) -> type:
     """`cls` with its value-reading methods refused: every tensor of a capture wears it."""
     def refuse(name: str) -> Callable:
@@ -88,7 +94,8 @@ def _traced_class(cls: type) -> type:
     def recorded(ufunc: Any) -> Callable:
         def method(self: Tensor, other: Any) -> Any:
             if state.tracer is None:  # inside an op the tracer is running: compare plainly
-                return _Compare.apply(*as_constants((self, other)), ufunc=ufunc)
+                a, b = as_constants((self, other))
+                return _Compare.apply(a, b, ufunc=ufunc)
             return state.tracer.apply(_Compare, (self, other), {"ufunc": ufunc})
         return method
     body = {"__slots__": (), "__hash__": object.__hash__,
@@ -101,19 +108,21 @@ _COMPARISONS = {"__lt__": np.less, "__le__": np.less_equal, "__gt__": np.greater
                 "__ge__": np.greater_equal, "__eq__": np.equal, "__ne__": np.not_equal}
 
 
-class _Compare:
+class _Compare(Function):
     """A comparison operator on a traced tensor, recorded as an op of the plan (the tensor
-    operators compare outside the graph, so Function.apply never sees them)."""
+    operators compare outside the graph, so Function.apply never sees them). A Function only
+    for the plan's sake: its own `apply` makes no node, so it is never differentiated."""
 
     name = "compare"
 
     @staticmethod
-    def forward(ctx: Any, a: np.ndarray, b: np.ndarray, ufunc: Any = None) -> np.ndarray:
-        return ufunc(a, b)
+    def forward(ctx: Any, *arrays: np.ndarray, **params: Any) -> np.ndarray:
+        return params["ufunc"](*arrays)   # (a, b), ufunc=np.less etc.
 
     @classmethod
     def apply(cls, a: Tensor, b: Tensor, ufunc: Any = None) -> Tensor:
-        return Tensor._make(np.asarray(cls.forward(None, a.data, b.data, ufunc)), False, None)
+        return Tensor._make(np.asarray(cls.forward(None, a.data, b.data, ufunc=ufunc)), False,
+                            None)
 
 
 class _Tracer:
@@ -152,12 +161,13 @@ class _Tracer:
                 if kind == "outside":
                     self.outside.append(value)
                 self.snapshots.append((t, t._version, t.data.copy()))
-            self.swapped.append((t, type(t)))
-            t.__class__ = _traced_class(type(t))
+            cls: type = type(t)   # (as a plain type: mypy reads type[Tensor] as unhashable)
+            self.swapped.append((t, cls))
+            t.__class__ = _traced_class(cls)
         return value
 
     # -- the hooks -------------------------------------------------------------------------
-    def apply(self, cls: type, inputs: tuple, params: dict) -> Tensor:
+    def apply(self, cls: type[Function], inputs: tuple, params: dict) -> Tensor:
         if not all(isinstance(x, Tensor) for x in inputs):
             inputs = as_constants(inputs)
         ins = [self._note(t, "outside") for t in inputs]
@@ -165,7 +175,7 @@ class _Tracer:
         try:
             result = cls.apply(*inputs, **params)
         finally:
-            state.tracer = self
+            state.tracer = self  # grad_mode declares `tracer = None`
         op = _Op(cls, params, ins, self._note(result, "op"), result.grad_fn)
         op.needs = tuple(t.requires_grad for t in inputs)
         self.events.append(op)
@@ -185,7 +195,7 @@ class _Tracer:
         try:
             engine._run(roots, seeds, retain_graph, False, observe=steps.append)
         finally:
-            state.tracer = self
+            state.tracer = self  # grad_mode declares `tracer = None`
         for root in roots:
             if id(root) not in self.values or self.values[id(root)].kind != "op":
                 raise CaptureError("compile: backward() from a tensor that was not computed "
@@ -256,11 +266,13 @@ class _Plan:
     """The replayable step: kernels in order over arrays fixed when the plan was built."""
 
     def __init__(self, tracer: _Tracer, returned: tuple, closure: list) -> None:
-        self.inputs = [(v.position, v) for v in tracer.inputs]
+        self.inputs: list[tuple[int, np.ndarray]] = []   # (argument position, its buffer)
+        for v in tracer.inputs:
+            buffer = v.array = v.captured.copy()
+            self.inputs.append((v.position, buffer))
         self.closure = closure
         self.returned = returned
-        for v in tracer.inputs:
-            v.array = v.captured.copy()
+        self.args: tuple = ()   # this call's arguments, while its kernels run
         for v in tracer.outside:
             v.array = v.captured
         self.kernels: list = []
@@ -340,7 +352,8 @@ class _Plan:
             if op is None:
                 raise CaptureError("compile: the loss depends on a graph built before the "
                                    "compiled step ran; compute every op of it inside the step")
-            targets, sums = [], []
+            targets: list[np.ndarray | None] = []
+            sums: list[tuple[np.ndarray, np.ndarray]] = []
             for v, has_grad in zip(op.ins, sent):
                 if not has_grad:
                     targets.append(None)
@@ -428,12 +441,12 @@ class _Plan:
                     "compile: a tensor the step reads from an enclosing scope was rebound "
                     "since the capture, so the plan would read the old one; pass it as an "
                     "argument of the compiled function, or call compiled.reset()")
-        for position, value in self.inputs:
-            value.array[...] = args[position].data
+        for position, buffer in self.inputs:
+            buffer[...] = args[position].data
         self.args = args
         for kernel in self.kernels:
             kernel()
-        self.args = None
+        self.args = ()
         kind, template = self.returned
         if kind == "none":
             return None
@@ -506,7 +519,7 @@ class Compiled:
     def _capture(self, args: tuple) -> tuple:
         tracer = _Tracer(args)
         closure = _closure_tensors(self.step)
-        state.tracer = tracer
+        state.tracer = tracer  # grad_mode declares `tracer = None`
         try:
             result = self.step(*args)
         finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sigmoid", "gaussian_params_grad", "kl_grads"]
+__all__ = ["gaussian_params_grad", "kl_grads", "sigmoid"]
 
 
 _EXP_LIMIT = {np.dtype(t): float(np.log(np.finfo(t).max)) for t in (np.float16, np.float32,

@@ -14,17 +14,19 @@ into the fixed buffers: the same numbers, with the op's allocations and checks k
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["OpSpec", "ReplayContext", "Generic", "AffineKernel", "TanhKernel", "ReLUKernel",
-           "GaussianParamsKernel", "GaussianKLKernel", "FlatUpdate", "KERNELS", "kernel_for",
-           "flat_views", "is_view_op", "constant"]
+__all__ = ["KERNELS", "AffineKernel", "FlatUpdate", "GaussianKLKernel", "GaussianParamsKernel",
+           "Generic", "OpSpec", "ReLUKernel", "ReplayContext", "TanhKernel", "constant",
+           "flat_views", "is_view_op", "kernel_for"]
 
 from minigrad.kernels import _EXP_LIMIT
 
 from minigrad.autograd.engine import _fit
+from minigrad.autograd.function import Function
 from minigrad.nn.functional import GaussianKL, _diagnose_kl
 from minigrad.nn.heads import GaussianParams
 from minigrad.nn.layers import Affine
@@ -43,9 +45,9 @@ class OpSpec:
     """What the planner knows of one captured op: its class and parameters, the arrays of its
     inputs and output (fixed for the plan's life) and which inputs need a gradient."""
 
-    __slots__ = ("cls", "params", "ins", "out", "needs")
+    __slots__ = ("cls", "ins", "needs", "out", "params")
 
-    def __init__(self, cls: type, params: dict, ins: list, out: np.ndarray,
+    def __init__(self, cls: type[Function], params: dict, ins: list, out: np.ndarray,
                  needs: tuple) -> None:
         self.cls, self.params, self.ins, self.out, self.needs = cls, params, ins, out, needs
 
@@ -124,9 +126,10 @@ class AffineKernel:
         x, w, out = self.spec.ins[0], self.spec.ins[1], self.spec.out
         matmul = np.matmul
         if len(self.spec.ins) == 2:
-            return lambda: matmul(x, w, out=out)
+            def run_no_bias() -> None:
+                matmul(x, w, out=out)
+            return run_no_bias
         b = self.spec.ins[2]
-
         add = np.add
 
         def run() -> None:
@@ -261,8 +264,8 @@ class GaussianKLKernel:
     def __init__(self, spec: OpSpec) -> None:
         self.spec = spec
         column = spec.ins[0][..., 0]
-        self.z, self.r, self.q, self.inv, self.tmp, self.log_r = (
-            np.empty(column.shape, dtype=spec.out.dtype) for _ in range(6))
+        self.z, self.r, self.q, self.inv, self.log_r = (
+            np.empty(column.shape, dtype=spec.out.dtype) for _ in range(5))
         self.count = math.prod(column.shape)
         self.mean = spec.params.get("reduction", "mean") == "mean"
 
@@ -305,7 +308,7 @@ class GaussianKLKernel:
         target_in = self.spec.ins[1]
         mu_m, s_m, mu_gt, s_gt = pred[..., 0], pred[..., 1], target_in[..., 0], target_in[..., 1]
         target = targets[0]
-        z, q, inv, tmp = self.z, self.q, self.inv, self.tmp
+        z, q, inv = self.z, self.q, self.inv
         t0, t1 = target[..., 0], target[..., 1]
         count, mean = self.count, self.mean
 
@@ -372,7 +375,8 @@ class FlatUpdate:
     array is the view it was, the structural options unchanged); if not, it runs the
     optimiser's own `step()`, which handles any state."""
 
-    STATE = {"SGD": ("momentum_buffer",), "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")}
+    STATE: ClassVar[dict[str, tuple[str, ...]]] = {
+        "SGD": ("momentum_buffer",), "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")}
 
     def __init__(self, optimizer: Any, flat_param: np.ndarray, flat_grad: np.ndarray,
                  grads: list) -> None:
@@ -418,9 +422,8 @@ class FlatUpdate:
                     return False
         if self.kind == "SGD" and group["momentum"] != 0 and "momentum_buffer" not in self.views:
             return False
-        if self.kind == "Adam" and group["amsgrad"] and "max_exp_avg_sq" not in self.views:
-            return False
-        return True
+        return not (self.kind == "Adam" and group["amsgrad"]
+                    and "max_exp_avg_sq" not in self.views)
 
     def __call__(self) -> None:
         if not self.still_flat():

@@ -89,10 +89,10 @@ class TensorMethods:
     def __ge__(self, other: Any) -> Any:
         return ops.greater_equal(self, other)
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         return ops.equal(self, other)
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         return ops.not_equal(self, other)
 
     # ---- in-place updates (minigrad/inplace.py has the rules) ------------------------

@@ -26,7 +26,8 @@ def as_constants(values: tuple) -> tuple:
 
 
 def _constant(value: Any, like: Any) -> np.ndarray:
-    if like is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if like.kind == "f" or (like.kind in "iu" and isinstance(value, int)):
-            return np.asarray(value, dtype=like)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and like is not None and (
+            like.kind == "f" or (like.kind in "iu" and isinstance(value, int))):
+        return np.asarray(value, dtype=like)
     return as_array(value)

@@ -123,7 +123,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     useful = _nodes_leading_to(capture, queue) if capture else None
     anomaly = state.anomaly
     # with create_graph the backward records (even under no_grad); first order runs on arrays
-    previous = state.grad_enabled if create_graph else None
+    previous: Any = state.grad_enabled if create_graph else None
     if create_graph:
         state.grad_enabled = True
     now = clock.now  # in-place changes so far; nothing changes them during the walk

@@ -23,7 +23,7 @@ def with_op_context(err: Exception, op: str, tensors: tuple) -> Exception:
             f".unsqueeze(axis), so that they line up")
     try:
         return type(err)(f"{op}: {message} (input shapes: {shapes})")
-    except Exception:  # an exception type with an unusual constructor keeps its own text
+    except Exception:  # noqa: BLE001  (an exception type with an unusual constructor keeps its own text)
         return err
 
 

@@ -21,7 +21,7 @@ class _State(threading.local):
     grad_enabled = True     # record graphs
     anomaly = False         # check every forward value and backward gradient for NaN/inf
     scope: tuple = ()       # the nn.Modules whose forward is running, outermost first
-    tracer = None           # minigrad.compile's recorder while it captures a step, else None
+    tracer: Any = None           # minigrad.compile's recorder while it captures a step, else None
 
 
 state = _State()

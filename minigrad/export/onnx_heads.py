@@ -18,7 +18,7 @@ export agrees with minigrad to rounding in float64 and float32.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,7 +41,7 @@ def _positive(g: OnnxGraph, pre: str, floor: float) -> str:
 
 def _mixture_head(g: OnnxGraph, module: Any, x: str) -> dict:
     # minigrad reshapes raw (..., 3K) to (..., K, 3); component k's fields sit at 3k + field
-    raw = g.convert(module.linear, x)
+    raw = cast(str, g.convert(module.linear, x))  # a linear layer gives one value
     first = 3 * np.arange(module.n_components)
     return {
         "logits": _columns(g, raw, first, "logit_index"),
@@ -56,7 +56,7 @@ def _mixture_outputs(pred: np.ndarray) -> dict:
 
 
 def _multivariate_head(g: OnnxGraph, module: Any, x: str) -> dict:
-    raw = g.convert(module.linear, x)
+    raw = cast(str, g.convert(module.linear, x))  # a linear layer gives one value
     dim = module.dim
     rows, cols = np.tril_indices(dim)       # minigrad's fill order of the lower triangle
     # table[i, j] = the raw column of L_ij; entries above the diagonal point at column `dim`
@@ -74,8 +74,9 @@ def _multivariate_head(g: OnnxGraph, module: Any, x: str) -> dict:
     return {"mu": _columns(g, raw, np.arange(dim), "mu_index"), "L": L}
 
 
-def _multivariate_outputs(pair: tuple) -> dict:
-    """minigrad's (mu, L) under the ONNX output names."""
+def _multivariate_outputs(pair: Any) -> dict:
+    """minigrad's (mu, L) under the ONNX output names. (`pair: Any`: the head returns a
+    tuple where register_onnx's `outputs` type, OutputSplit, expects one array.)"""
     mu, L = pair
     return {"mu": mu, "L": L}
 
