@@ -87,9 +87,10 @@ class _AffineLayer(Module):
                 f"{self.describe()}: input has shape {shape}, its last axis must be "
                 f"{self.in_features} (in_features)"
             )
-        if self.bias is None:
-            return Affine.apply(x, self.weight, transposed=self._transposed)
-        return Affine.apply(x, self.weight, self.bias, transposed=self._transposed)
+        operands = (x, self.weight) if self.bias is None else (x, self.weight, self.bias)
+        if self._transposed:  # Linear; Dense passes no keyword (a **params dict per call)
+            return Affine.apply(*operands, transposed=True)
+        return Affine.apply(*operands)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
