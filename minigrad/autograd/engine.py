@@ -112,8 +112,9 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     """The one backward pass. Without `capture`, gradients reach the leaves' `.grad` (and
     tensors that retain_grad); with it, they are returned by id for just those tensors.
     `observe`, if given, receives each node's step (see `backward_steps`)."""
-    if state.tracer is not None:  # minigrad.compile is capturing: it runs and notes the walk
-        return state.tracer.backward(roots, seeds, retain_graph, create_graph, capture, observe)
+    mode = state.s  # this thread's state, looked up once
+    if mode.tracer is not None:  # minigrad.compile is capturing: it runs and notes the walk
+        return mode.tracer.backward(roots, seeds, retain_graph, create_graph, capture, observe)
     wanted = {id(t) for t in capture} if capture is not None else None
     found: dict = {}
     pending: dict = {}      # node -> the summed gradient of its output so far
@@ -121,7 +122,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     for root, seed in zip(roots, seeds):
         _deliver(root, seed, (), pending, queue, wanted, found)
     useful = _nodes_leading_to(capture, queue) if capture else None
-    anomaly = state.anomaly
+    anomaly = mode.anomaly
     # with create_graph the backward records (even under no_grad); first order runs on arrays
     previous: Any = state.grad_enabled if create_graph else None
     if create_graph:

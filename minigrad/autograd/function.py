@@ -74,8 +74,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the op on tensors (numbers and arrays are taken as constants) and record it."""
-        if state.tracer is not None:  # minigrad.compile is capturing: it runs and notes the op
-            return state.tracer.apply(cls, inputs, params)
+        mode = state.s  # this thread's state (one thread-local lookup, then plain attributes)
+        if mode.tracer is not None:  # minigrad.compile is capturing: it runs and notes the op
+            return mode.tracer.apply(cls, inputs, params)
         for x in inputs:
             if not isinstance(x, Tensor):
                 inputs = as_constants(inputs)
@@ -100,12 +101,12 @@ class Function:
         if type(out) is not np.ndarray:  # a NumPy scalar, from 0-d inputs
             scalar, out = out, np.asarray(out)
             ctx.saved_tensors = tuple(out if s is scalar else s for s in ctx.saved_tensors)
-        if state.anomaly:
+        if mode.anomaly:
             check_finite(out, f"{cls.name} forward", inputs)
-        if not (True in needs and state.grad_enabled) or out.dtype.kind != "f":
+        if not (True in needs and mode.grad_enabled) or out.dtype.kind != "f":
             return Tensor._make(out, False, None)
         ctx.inputs = inputs
-        ctx.scope = state.scope
+        ctx.scope = mode.scope
         ctx.seq = next(_node_numbers)
         ctx.out_data = out
         ctx.created = clock.now  # to catch an in-place change to a saved array before backward

@@ -162,8 +162,8 @@ class Module:
         """Reset every parameter's `.grad`: to None (the default; the next backward writes it
         afresh), or with `set_to_none=False` fill the existing arrays with zeros in place,
         as torch.nn.Module.zero_grad does."""
-        if state.tracer is not None:  # minigrad.compile is capturing: it notes the reset
-            state.tracer.zero_grad(list(self.parameters()), set_to_none)
+        if state.s.tracer is not None:  # minigrad.compile is capturing: it notes the reset
+            state.s.tracer.zero_grad(list(self.parameters()), set_to_none)
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
@@ -186,12 +186,13 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # module_scope(self), spelled out as it runs for every module on every step: the nodes
         # made inside record this module (for the renderer)
-        previous = state.scope
-        state.scope = previous + (self,)
+        mode = state.s  # this thread's state, looked up once
+        previous = mode.scope
+        mode.scope = previous + (self,)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            state.scope = previous
+            mode.scope = previous
 
     # ---- saving and loading ------------------------------------------------------------
     def state_dict(self) -> dict:

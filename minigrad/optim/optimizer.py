@@ -100,8 +100,8 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: set them to None, or (``set_to_none=False``) fill them
         with zeros in place."""
-        if _grad_mode.tracer is not None:  # minigrad.compile is capturing: it notes the reset
-            _grad_mode.tracer.zero_grad([p for g in self.param_groups for p in g["params"]],
+        if _grad_mode.s.tracer is not None:  # minigrad.compile is capturing: it notes the reset
+            _grad_mode.s.tracer.zero_grad([p for g in self.param_groups for p in g["params"]],
                                         set_to_none)
         for group in self.param_groups:
             for p in group["params"]:

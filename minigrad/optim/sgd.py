@@ -74,8 +74,8 @@ class SGD(Optimizer):
         """Update every parameter that has a gradient. ``closure``, if given, is called
         first and its result (the loss) returned."""
         loss = None if closure is None else closure()
-        if _grad_mode.tracer is not None:  # minigrad.compile is capturing: it notes the update
-            _grad_mode.tracer.optimizer_step(self)
+        if _grad_mode.s.tracer is not None:  # minigrad.compile is capturing: it notes the update
+            _grad_mode.s.tracer.optimizer_step(self)
         for group in self.param_groups:
             # Python floats, so that float32 arrays are not promoted (NEP 50).
             lr = float(group["lr"])
