@@ -85,14 +85,19 @@ class Function:
         ctx.saved_tensors = ()
         needs: tuple[bool, ...]
         try:
-            if len(inputs) == 1:  # the one- and two-input cases, spelled out: they are hot
+            n = len(inputs)
+            if n == 1:  # one, two and three inputs spelled out: they are hot (three: Affine)
                 a = inputs[0]
                 needs = ctx.needs_input_grad = (a.requires_grad,)
                 out = cls.forward(ctx, a.data, **params)
-            elif len(inputs) == 2:
+            elif n == 2:
                 a, b = inputs
                 needs = ctx.needs_input_grad = (a.requires_grad, b.requires_grad)
                 out = cls.forward(ctx, a.data, b.data, **params)
+            elif n == 3:
+                a, b, c = inputs
+                needs = ctx.needs_input_grad = (a.requires_grad, b.requires_grad, c.requires_grad)
+                out = cls.forward(ctx, a.data, b.data, c.data, **params)
             else:
                 needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
                 out = cls.forward(ctx, *[t.data for t in inputs], **params)
