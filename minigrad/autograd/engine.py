@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.errors import check_finite
+from minigrad.autograd.arguments import as_list, describe, seed_gradients
+from minigrad.autograd.errors import check_finite, check_versions, freed_graph
 from minigrad.autograd.function import Function
 from minigrad.autograd.versions import clock
 from minigrad.autograd.grad_mode import state
@@ -63,8 +64,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
             and tensors.data.size == 1):  # loss.backward(): the common case, checked cheaply
         roots, seeds = [tensors], [np.array(1, dtype=tensors.data.dtype).reshape(tensors.shape)]
     else:
-        roots = _as_list(tensors)
-        seeds = _seeds("backward", roots, grad_tensors, create_graph)
+        roots = as_list(tensors)
+        seeds = seed_gradients("backward", roots, grad_tensors, create_graph)
     _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph)
 
 
@@ -72,14 +73,14 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
          create_graph: bool = False, allow_unused: bool = False) -> tuple:
     """d(outputs)/d(inputs) weighted by `grad_outputs`, as `torch.autograd.grad`: a tuple with
     one tensor per input (None for an unused one when `allow_unused`); no `.grad` changes."""
-    roots = _as_list(outputs)
-    wanted = _as_list(inputs)
+    roots = as_list(outputs)
+    wanted = as_list(inputs)
     for i, t in enumerate(wanted):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(
-                f"grad: input {i} ({_describe(t)}) does not require grad, so no gradient can "
+                f"grad: input {i} ({describe(t)}) does not require grad, so no gradient can "
                 f"flow to it; create it with requires_grad=True (outside no_grad())")
-    seeds = _seeds("grad", roots, grad_outputs, create_graph)
+    seeds = seed_gradients("grad", roots, grad_outputs, create_graph)
     found = _run(roots, seeds, create_graph if retain_graph is None else retain_graph,
                  create_graph, capture=wanted)
     results = []
@@ -87,7 +88,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         g = found.get(id(t))
         if g is None and not allow_unused:
             raise RuntimeError(
-                f"grad: input {i} ({_describe(t)}) was not used to compute the outputs, so it "
+                f"grad: input {i} ({describe(t)}) was not used to compute the outputs, so it "
                 f"has no gradient; pass allow_unused=True to get None for it")
         if g is not None and not isinstance(g, Tensor):
             g = Tensor._make(g, False, None)
@@ -102,7 +103,7 @@ def backward_steps(output: Tensor, grad_output: Any = None) -> list:
     `(node, gradient it received, gradients it sent to each input)` per node, in the order
     the engine runs them. Keeps the graph and touches no `.grad`."""
     steps: list = []
-    seeds = _seeds("backward_steps", [output], grad_output, False)
+    seeds = seed_gradients("backward_steps", [output], grad_output, False)
     _run([output], seeds, True, False, capture=(), observe=steps.append)
     return steps
 
@@ -136,9 +137,9 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             if useful is not None and node not in useful:
                 continue
             if node.saved_tensors is None:
-                raise _freed(node)
+                raise freed_graph(node)
             if node.created != now:  # something changed in place since the node was made
-                _check_versions(node)
+                check_versions(node)
             grads = _on_tensors(node, g) if create_graph else node.backward(node, g)
             if type(grads) is not tuple:
                 grads = (grads,) if len(node.inputs) == 1 else _as_tuple(node, grads)
@@ -276,72 +277,3 @@ def _nodes_leading_to(capture: Sequence[Tensor], queue: list) -> set:
         if any(id(t) in targets or t.grad_fn in useful for t in node.inputs):
             useful.add(node)
     return useful
-
-
-def _check_versions(node: Function) -> None:
-    saved_ids = {id(a) for a in node.saved_tensors}
-    for t in node.inputs:
-        if t._version > node.created and id(t.data) in saved_ids:
-            raise RuntimeError(
-                f"backward: a tensor of shape {t.shape} that {node.name} saved for its backward "
-                f"was changed in place afterwards (at version {t._version}), so the "
-                f"gradient would be wrong; do the in-place update after backward(), or use the "
-                f"out-of-place op (x = x + y instead of x += y)")
-    if getattr(node, "output_changed", False) and any(a is node.out_data for a in node.saved_tensors):
-        raise RuntimeError(
-            f"backward: the output of {node.name} (shape {node.out_data.shape}) was changed in "
-            f"place after {node.name} saved it for its backward; use the out-of-place op")
-
-
-def _freed(node: Function) -> RuntimeError:
-    return RuntimeError(
-        f"backward: trying to backward through the graph a second time: the node {node.name} "
-        f"was freed by an earlier backward(). Pass retain_graph=True to the first backward() "
-        f"if you need to call it again, or recompute the forward pass")
-
-
-# ---- arguments --------------------------------------------------------------------------
-
-def _as_list(values: Any) -> list:
-    return list(values) if isinstance(values, (list, tuple)) else [values]
-
-
-def _describe(t: Any) -> str:
-    if not isinstance(t, Tensor):
-        return f"a {type(t).__name__}, not a Tensor"
-    name = f"{t.name!r}, " if t.name else ""
-    return f"{name}shape {t.shape}"
-
-
-def _seeds(op: str, roots: list, given: Any, create_graph: bool) -> list:
-    """d(output)/d(output): ones for a one-element output, else the given gradients."""
-    given_list = [None] * len(roots) if given is None else _as_list(given)
-    if len(given_list) != len(roots):
-        raise ValueError(f"{op}: got {len(given_list)} gradients for {len(roots)} outputs; "
-                         f"give one per output")
-    seeds = []
-    for i, (root, g) in enumerate(zip(roots, given_list)):
-        if not isinstance(root, Tensor) or not root.requires_grad:
-            raise RuntimeError(
-                f"{op}: output {i} ({_describe(root)}) does not require grad and has no graph; "
-                f"set requires_grad=True on the leaves it is computed from (and not inside "
-                f"no_grad())")
-        if g is None:
-            if root.data.size != 1:
-                raise RuntimeError(
-                    f"{op}: output {i} has shape {root.shape}, and a gradient can only be implied "
-                    f"for a single-element output; reduce it first (out.sum() or out.mean()) or "
-                    f"pass an array of shape {root.shape} as its gradient")
-            # ones_like, built the cheap way (np.ones is a Python-level wrapper)
-            seed: Any = np.array(1, dtype=root.data.dtype).reshape(root.data.shape)
-        elif isinstance(g, Tensor) and create_graph:
-            seed = g if g.dtype == root.dtype else g.astype(root.dtype)
-        else:
-            # a copy: the caller's array must never become (or share memory with) a .grad
-            seed = np.array(g.data if isinstance(g, Tensor) else g, dtype=root.data.dtype)
-        if seed.shape != root.data.shape:
-            raise ValueError(
-                f"{op}: the gradient given for output {i} has shape {seed.shape} but the output "
-                f"has shape {root.shape}; they must match")
-        seeds.append(seed)
-    return seeds
