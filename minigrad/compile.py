@@ -35,6 +35,7 @@ from minigrad.autograd.constants import as_constants
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import state
 from minigrad.replay_kernels import FlatUpdate, OpSpec, flat_views, kernel_for
+from minigrad.grad_array import GradArray
 from minigrad.tensor import Tensor
 
 __all__ = ["CaptureError", "Compiled"]  # not compile: a star import must not shadow the builtin
@@ -365,8 +366,8 @@ class _Plan:
                     sums.append((grads[id(v)], buffer))
                 else:
                     grads[id(v)] = buffer
-                    if v.kind != "op":
-                        leaves.append((v, buffer))
+                    if v.kind != "op":  # delivered as .grad: a GradArray view, made once
+                        leaves.append((v, buffer.view(GradArray)))
                     elif v.tensor._retains_grad:
                         raise CaptureError("compile: retain_grad() on an intermediate tensor "
                                            "is not supported in a compiled step")

@@ -19,6 +19,7 @@ from minigrad.autograd.errors import check_finite, check_versions, freed_graph
 from minigrad.autograd.function import Function
 from minigrad.autograd.versions import clock
 from minigrad.autograd.grad_mode import state
+from minigrad.grad_array import GradArray
 from minigrad.tensor import Tensor
 
 __all__ = ["backward", "grad", "topological_order", "unbroadcast"]
@@ -166,8 +167,10 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                         else:
                             pending[fn] = gi
                             heapq.heappush(queue, (-fn.seq, fn))
-                    elif t.grad is None:  # a leaf: its .grad, never sharing memory
-                        t.grad = gi.copy() if _maybe_shared(gi, grads + (g,)) else gi
+                    elif t.grad is None:  # a leaf: its .grad (a GradArray), sharing no memory
+                        if _maybe_shared(gi, grads + (g,)):
+                            gi = gi.copy()
+                        t.grad = gi.view(GradArray) if type(gi) is np.ndarray else gi
                     else:
                         t.grad = t.grad + gi
                 else:  # a kept or a captured gradient
@@ -198,9 +201,15 @@ def _deliver(t: Tensor, g: Any, siblings: tuple, pending: dict, queue: list,
     elif fn is None or t._retains_grad:
         if t.grad is None:
             # a leaf's .grad must never share memory with another gradient or the caller's array
-            t.grad = g.copy() if _maybe_shared(g, siblings) else g
+            t.grad = _as_grad(g.copy() if _maybe_shared(g, siblings) else g)
         else:
             t.grad = t.grad + g
+
+
+def _as_grad(g: Any) -> Any:
+    """A gradient as `.grad` holds it: a GradArray view of an array (`.data`, `zero_()`), a
+    tensor (create_graph) as it is."""
+    return g.view(GradArray) if type(g) is np.ndarray else g
 
 
 def _maybe_shared(g: Any, siblings: tuple) -> bool:

@@ -287,7 +287,8 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool, owner: Any = Non
     a fresh array the caller may overwrite.
     """
     grad = p.grad
-    if type(grad) is not np.ndarray:  # a Tensor, after backward(create_graph=True)
+    if type(grad) is not np.ndarray:  # the engine's GradArray; a Tensor after create_graph
+        # np.asarray gives a GradArray's plain ndarray view (C-level: cheaper than .data)
         grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
     if grad.shape != p.data.shape and owner is not None:
         owner._check_grad(p)  # raises, naming the parameter and both shapes
