@@ -61,6 +61,12 @@ def _grads_or_zeros(outputs: Any, wrt: tuple, grad_outputs: Any, create_graph: b
 
 
 def _check_v(v: Any, like: tuple, fn_name: str, what: str) -> tuple:
+    """`v` as a tuple shaped like `like`; omitted, ones (allowed only for one element each)."""
+    if v is None:
+        if any(x.size != 1 for x in like):
+            raise RuntimeError(f"{fn_name}: v can be omitted only for a single-element {what}; "
+                               f"pass v of the {what}'s shape")
+        return tuple(Tensor(np.ones_like(x.data)) for x in like)
     _, vs = _as_tuple(v, "v", fn_name)
     if len(vs) != len(like):
         raise ValueError(f"{fn_name}: v has {len(vs)} entries but the {what} has {len(like)}")
@@ -88,13 +94,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     with enable_grad():
         xs = _leaves(xs, create_graph)
         out_tuple, outs = _call(func, xs, "vjp")
-        if v is None:
-            if any(o.size != 1 for o in outs):
-                raise RuntimeError("vjp: v can be omitted only for a single-element output; "
-                                   "pass v of the output's shape")
-            vs = tuple(Tensor(np.ones_like(o.data)) for o in outs)
-        else:
-            vs = _check_v(v, outs, "vjp", "output")
+        vs = _check_v(v, outs, "vjp", "output")
         result = _grads_or_zeros(outs, xs, vs, create_graph, strict, "vjp")
     outs = outs if create_graph else tuple(o.detach() for o in outs)
     return _unwrap(outs, out_tuple), _unwrap(result, in_tuple)
@@ -107,13 +107,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     By the double-backward trick: g(u) = u^T J is linear in u, so d(g(u) . v)/du = J v.
     """
     _, xs = _as_tuple(inputs, "input", "jvp")
-    if v is None:
-        if any(x.size != 1 for x in xs):
-            raise RuntimeError("jvp: v can be omitted only for a single-element input; pass v "
-                               "of the inputs' shapes")
-        vs = tuple(Tensor(np.ones_like(x.data)) for x in xs)
-    else:
-        vs = _check_v(v, xs, "jvp", "inputs")
+    vs = _check_v(v, xs, "jvp", "inputs")
     with enable_grad():
         xs = _leaves(xs, create_graph)
         out_tuple, outs = _call(func, xs, "jvp")
@@ -179,8 +173,7 @@ def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """(func(inputs), H v) for a single-element func: d/dx (grad f(x) . v), two backwards."""
     in_tuple, xs = _as_tuple(inputs, "input", "hvp")
-    vs = _check_v(v, xs, "hvp", "inputs") if v is not None else tuple(
-        Tensor(np.ones_like(x.data)) for x in xs)
+    vs = _check_v(v, xs, "hvp", "inputs")
     with enable_grad():
         xs = _leaves(xs, create_graph)
         _, outs = _call(func, xs, "hvp")
