@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.dtypes import as_array
+from minigrad.grad_array import grad_property
 from minigrad.tensor_methods import TensorMethods
 
 __all__ = ["Tensor"]
@@ -23,11 +24,11 @@ __all__ = ["Tensor"]
 class Tensor(TensorMethods):
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_retains_grad",
+    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "name", "_retains_grad",
                  "_version", "__weakref__")
     # the slots, typed for checkers
     data: np.ndarray
-    grad: Any  # an ndarray; a Tensor after backward(create_graph=True)
+    _grad: Any  # .grad's storage: a plain ndarray until read as .grad (see grad_array)
     requires_grad: bool
     grad_fn: Any  # the Function node that made this tensor, None for a leaf
     name: str | None
@@ -39,7 +40,7 @@ class Tensor(TensorMethods):
         if isinstance(data, Tensor):  # a copy cut from the graph, as torch's clone().detach()
             data = data.data
         self.data = as_array(data, dtype, copy=isinstance(data, np.ndarray))
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self.name = name
         self._retains_grad = False
@@ -53,7 +54,7 @@ class Tensor(TensorMethods):
         """The engine's fast constructor: no conversion, no checks."""
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t.name = None
@@ -125,6 +126,7 @@ class Tensor(TensorMethods):
             return format(self.item(), spec)
         return format(repr(self), spec)
 
+    grad = grad_property
     __hash__ = object.__hash__  # tensors hash by identity, as in PyTorch
 
     def __repr__(self) -> str:
@@ -176,7 +178,7 @@ class Tensor(TensorMethods):
         return Tensor._make(self.data, False, None)
 
     def zero_grad(self) -> None:
-        self.grad = None
+        self._grad = None
 
 
 

@@ -60,3 +60,19 @@ def test_gaussian_params_kernel_equals_the_expression_form(dtype):
 def test_sigmoid_kernel_equals_the_op():
     x = np.linspace(-700, 700, 1001)
     np.testing.assert_array_equal(kernels.sigmoid(x), mg.sigmoid(mg.Tensor(x)).data)
+
+
+@pytest.mark.parametrize("op", [mg.sum, mg.mean])
+@pytest.mark.parametrize("shape, axis", [((), None), ((5,), None), ((3, 4), 0), ((3, 4), 1),
+                                         ((2, 3, 4), (0, 2)), ((0, 3), 0), ((3, 0), None)],
+                         ids=str)
+def test_spread_kernel_equals_the_expression_form(op, shape, axis):
+    rng = np.random.default_rng(1)
+    x = mg.Tensor(rng.normal(size=shape), requires_grad=True)
+    y = op(x, axis=axis)
+    grad = rng.normal(size=y.shape)
+    (fast,) = [type(y.grad_fn).backward(y.grad_fn, grad)]
+    (slow,) = expression_grads(y.grad_fn, grad)
+    assert type(fast) is np.ndarray and fast.flags.writeable and fast.base is None
+    assert fast.shape == slow.shape == shape
+    np.testing.assert_array_equal(fast, slow)

@@ -19,7 +19,6 @@ from minigrad.autograd.errors import check_finite, check_versions, freed_graph
 from minigrad.autograd.function import Function
 from minigrad.autograd.versions import clock
 from minigrad.autograd.grad_mode import state
-from minigrad.grad_array import GradArray
 from minigrad.tensor import Tensor
 
 __all__ = ["backward", "grad", "topological_order", "unbroadcast"]
@@ -122,7 +121,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     pending: dict = {}      # node -> the summed gradient of its output so far
     queue: list = []
     for root, seed in zip(roots, seeds):
-        _deliver(root, seed, (), pending, queue, wanted, found)
+        _deliver(root, seed, None, (), pending, queue, wanted, found)
     useful = _nodes_leading_to(capture, queue) if capture else None
     anomaly = mode.anomaly
     # with create_graph the backward records (even under no_grad); first order runs on arrays
@@ -167,14 +166,12 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                         else:
                             pending[fn] = gi
                             heapq.heappush(queue, (-fn.seq, fn))
-                    elif t.grad is None:  # a leaf: its .grad (a GradArray), sharing no memory
-                        if _maybe_shared(gi, grads + (g,)):
-                            gi = gi.copy()
-                        t.grad = gi.view(GradArray) if type(gi) is np.ndarray else gi
+                    elif t._grad is None:  # a leaf: its .grad, sharing no memory
+                        t._grad = gi.copy() if _maybe_shared(gi, g, grads) else gi
                     else:
-                        t.grad = t.grad + gi
+                        t._grad = t._grad + gi
                 else:  # a kept or a captured gradient
-                    _deliver(t, gi, grads + (g,), pending, queue, wanted, found)
+                    _deliver(t, gi, g, grads, pending, queue, wanted, found)
             if observe is not None:
                 observe((node, g, [_fit(gi, t.data, node.name) if gi is not None and
                                    t.requires_grad else None for t, gi in zip(node.inputs, grads)]))
@@ -184,7 +181,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     return found
 
 
-def _deliver(t: Tensor, g: Any, siblings: tuple, pending: dict, queue: list,
+def _deliver(t: Tensor, g: Any, incoming: Any, siblings: tuple, pending: dict, queue: list,
              wanted: set | None, found: dict) -> None:
     """Hand gradient `g` of tensor `t` on: to its node's pending sum, and to `.grad` (or the
     captured results) for leaves and tensors that keep their gradient."""
@@ -199,23 +196,19 @@ def _deliver(t: Tensor, g: Any, siblings: tuple, pending: dict, queue: list,
         if id(t) in wanted:
             found[id(t)] = g if id(t) not in found else found[id(t)] + g
     elif fn is None or t._retains_grad:
-        if t.grad is None:
+        if t._grad is None:
             # a leaf's .grad must never share memory with another gradient or the caller's array
-            t.grad = _as_grad(g.copy() if _maybe_shared(g, siblings) else g)
+            t._grad = g.copy() if _maybe_shared(g, incoming, siblings) else g
         else:
-            t.grad = t.grad + g
+            t._grad = t._grad + g
 
 
-def _as_grad(g: Any) -> Any:
-    """A gradient as `.grad` holds it: a GradArray view of an array (`.data`, `zero_()`), a
-    tensor (create_graph) as it is."""
-    return g.view(GradArray) if type(g) is np.ndarray else g
-
-
-def _maybe_shared(g: Any, siblings: tuple) -> bool:
-    if isinstance(g, Tensor):
+def _maybe_shared(g: Any, incoming: Any, siblings: tuple) -> bool:
+    """Whether gradient `g`, about to become a leaf's `.grad`, may share memory with another
+    gradient: a view, the node's incoming gradient, or one array sent to two inputs."""
+    if type(g) is not np.ndarray:  # a Tensor (create_graph=True): never written in place
         return False
-    if g.base is not None:
+    if g is incoming or g.base is not None:
         return True
     count = 0
     for other in siblings:  # a loop, not sum(...): this runs for every leaf on every step

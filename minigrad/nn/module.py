@@ -166,7 +166,7 @@ class Module:
             state.s.tracer.zero_grad(list(self.parameters()), set_to_none)
         for p in self.parameters():
             if set_to_none:
-                p.grad = None
+                p._grad = None
             elif p.grad is not None:
                 p.grad.fill(0)
 

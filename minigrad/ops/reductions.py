@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
@@ -78,6 +79,8 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if type(grad) is np.ndarray:  # first order: the same, faster (minigrad/kernels.py)
+            return kernels.spread(grad.reshape(ctx.kept), ctx.shape)
         return np.broadcast_to(grad.reshape(ctx.kept), ctx.shape)
 
 
@@ -94,6 +97,8 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if type(grad) is np.ndarray:  # first order: the same, faster (minigrad/kernels.py)
+            return kernels.spread(grad.reshape(ctx.kept) / (ctx.count or 1), ctx.shape)
         return np.broadcast_to(grad.reshape(ctx.kept) / (ctx.count or 1), ctx.shape)
 
 

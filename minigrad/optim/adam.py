@@ -108,7 +108,7 @@ class Adam(Optimizer):
             weight_decay = float(group["weight_decay"])
             amsgrad, maximize = group["amsgrad"], group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 g = self._decay(p, lr, weight_decay, maximize)
                 adam_update(p, g, self._state_of(p, amsgrad), lr, beta1, beta2, eps, amsgrad)

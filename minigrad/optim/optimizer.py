@@ -106,7 +106,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None
                 elif p.grad is not None:
                     p.grad.fill(0)
 
@@ -286,8 +286,8 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool, owner: Any = Non
     Never writes to ``p.grad``. Returns ``(g, owned)``: ``owned`` is True when ``g`` is
     a fresh array the caller may overwrite.
     """
-    grad = p.grad
-    if type(grad) is not np.ndarray:  # the engine's GradArray; a Tensor after create_graph
+    grad = p._grad  # the plain array the engine stored, unless someone read p.grad (grad_array)
+    if type(grad) is not np.ndarray:  # a GradArray, or a Tensor after create_graph
         # np.asarray gives a GradArray's plain ndarray view (C-level: cheaper than .data)
         grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
     if grad.shape != p.data.shape and owner is not None:

@@ -55,7 +55,7 @@ class RMSprop(Optimizer):
             weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
             centered, maximize = group["centered"], group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 g, _ = effective_grad(p, weight_decay, maximize, self)
                 state = self._state_of(p, momentum > 0, centered)

@@ -84,7 +84,7 @@ class SGD(Optimizer):
             weight_decay = float(group["weight_decay"])
             nesterov, maximize = group["nesterov"], group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 g, owned = effective_grad(p, weight_decay, maximize, self)
                 if momentum != 0:
