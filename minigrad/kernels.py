@@ -26,7 +26,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     e = np.negative(x)
     if e.ndim == 0:
         e = np.asarray(e)
-    if e.size and e.max() > _EXP_LIMIT.get(x.dtype, 709.0):
+    # np.maximum.reduce, not e.max(): the method's Python wrapper costs 0.6 us of 1.7 (timeit)
+    if e.size and np.maximum.reduce(e, None) > _EXP_LIMIT.get(x.dtype, 709.0):
         with np.errstate(over="ignore"):  # the far tail: exp is inf, and 1/(1 + inf) the right 0
             np.exp(e, out=e)
     else:

@@ -25,7 +25,7 @@ __all__ = ["KERNELS", "AffineKernel", "FlatUpdate", "GaussianKLKernel", "Gaussia
 
 from minigrad.kernels import _EXP_LIMIT
 
-from minigrad.autograd.engine import _fit
+from minigrad.autograd.gradients import fit
 from minigrad.autograd.function import Function
 from minigrad.nn.functional import GaussianKL, _diagnose_kl
 from minigrad.nn.heads import GaussianParams
@@ -106,7 +106,7 @@ class Generic:
             if type(grads) is not tuple:
                 grads = tuple(grads) if isinstance(grads, list) else (grads,)
             for i, target, data in wanted:
-                np.copyto(target, _fit(grads[i], data, name), casting="unsafe")
+                np.copyto(target, fit(grads[i], data, name), casting="unsafe")
         return run
 
 

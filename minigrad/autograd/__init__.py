@@ -8,7 +8,9 @@
 - `functional`: `vjp`, `jvp`, `jacobian`, `hessian`, `hvp`, `vhp`, built on `grad`.
 """
 from minigrad.autograd.function import Function, once_differentiable
-from minigrad.autograd.engine import backward, grad, topological_order, unbroadcast
+from minigrad.autograd.engine import backward, grad
+from minigrad.autograd.gradients import unbroadcast
+from minigrad.autograd.graph import topological_order
 from minigrad.autograd.grad_mode import (detect_anomaly, enable_grad, is_grad_enabled,
                                          module_scope, no_grad, set_grad_enabled)
 

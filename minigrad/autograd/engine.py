@@ -8,7 +8,7 @@ themselves recorded and can be differentiated again.
 """
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,41 +16,14 @@ import numpy as np
 
 from minigrad.autograd.arguments import as_list, describe, seed_gradients
 from minigrad.autograd.errors import check_finite, check_versions, freed_graph
-from minigrad.autograd.function import Function
-from minigrad.autograd.versions import clock
+from minigrad.autograd.gradients import fit, one_per_input
 from minigrad.autograd.grad_mode import state
+from minigrad.autograd.graph import nodes_leading_to
+from minigrad.autograd.higher_order import backward_on_tensors
+from minigrad.autograd.versions import clock
 from minigrad.tensor import Tensor
 
-__all__ = ["backward", "grad", "topological_order", "unbroadcast"]
-
-
-def unbroadcast(grad: Any, shape: tuple, op: str = "backward") -> Any:
-    """Sum `grad` over the axes that broadcasting added or stretched, back to `shape`."""
-    extra = grad.ndim - len(shape)
-    if extra >= 0:
-        stretched = tuple(i + extra for i, n in enumerate(shape)
-                          if n == 1 and grad.shape[i + extra] != 1)
-        axes = tuple(range(extra)) + stretched
-        summed = grad.sum(axis=axes, keepdims=True) if axes else grad
-        if summed.shape[extra:] == tuple(shape):
-            return summed.reshape(shape)
-    raise RuntimeError(
-        f"{op}.backward returned a gradient of shape {grad.shape} for an input of shape "
-        f"{shape}; a gradient must have its input's shape (or broadcast to it)")
-
-
-def topological_order(root: Function) -> list:
-    """The nodes `root` depends on (itself included), each after all the nodes it consumes."""
-    seen = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for t in node.inputs:
-            fn = t.grad_fn
-            if fn is not None and fn not in seen:
-                seen.add(fn)
-                stack.append(fn)
-    return sorted(seen, key=lambda node: node.seq)
+__all__ = ["backward", "backward_steps", "grad"]
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
@@ -122,7 +95,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     queue: list = []
     for root, seed in zip(roots, seeds):
         _deliver(root, seed, None, (), pending, queue, wanted, found)
-    useful = _nodes_leading_to(capture, queue) if capture else None
+    useful = nodes_leading_to(capture, [node for _, node in queue]) if capture else None
     anomaly = mode.anomaly
     # with create_graph the backward records (even under no_grad); first order runs on arrays
     previous: Any = state.grad_enabled if create_graph else None
@@ -132,7 +105,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     plain = wanted is None
     try:
         while queue:
-            node = heapq.heappop(queue)[1]
+            node = heappop(queue)[1]
             g = pending.pop(node)
             if useful is not None and node not in useful:
                 continue
@@ -140,11 +113,11 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 raise freed_graph(node)
             if node.created != now:  # something changed in place since the node was made
                 check_versions(node)
-            grads = _on_tensors(node, g) if create_graph else node.backward(node, g)
+            grads = backward_on_tensors(node, g) if create_graph else node.backward(node, g)
             if type(grads) is not tuple:
-                grads = (grads,) if len(node.inputs) == 1 else _as_tuple(node, grads)
+                grads = (grads,) if len(node.inputs) == 1 else one_per_input(node, grads)
             elif len(grads) != len(node.inputs):
-                grads = _as_tuple(node, grads)
+                grads = one_per_input(node, grads)
             if anomaly:
                 for gi in grads:
                     if gi is not None:
@@ -155,8 +128,8 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 if gi is None or not t.requires_grad:
                     continue
                 data = t.data
-                if type(gi) is not np.ndarray or gi.shape != data.shape or gi.dtype != data.dtype:
-                    gi = _fit(gi, data, node.name)
+                if type(gi) is not np.ndarray or gi.shape != data.shape or gi.dtype is not data.dtype:
+                    gi = fit(gi, data, node.name)
                 fn = t.grad_fn
                 # the two common cases spelled out, as they run for every edge of every step
                 if plain and not t._retains_grad:
@@ -165,7 +138,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                             pending[fn] = pending[fn] + gi
                         else:
                             pending[fn] = gi
-                            heapq.heappush(queue, (-fn.seq, fn))
+                            heappush(queue, (-fn.seq, fn))
                     elif t._grad is None:  # a leaf: its .grad, sharing no memory
                         t._grad = gi.copy() if _maybe_shared(gi, g, grads) else gi
                     else:
@@ -173,7 +146,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 else:  # a kept or a captured gradient
                     _deliver(t, gi, g, grads, pending, queue, wanted, found)
             if observe is not None:
-                observe((node, g, [_fit(gi, t.data, node.name) if gi is not None and
+                observe((node, g, [fit(gi, t.data, node.name) if gi is not None and
                                    t.requires_grad else None for t, gi in zip(node.inputs, grads)]))
     finally:
         if create_graph:
@@ -191,7 +164,7 @@ def _deliver(t: Tensor, g: Any, incoming: Any, siblings: tuple, pending: dict, q
             pending[fn] = pending[fn] + g
         else:
             pending[fn] = g
-            heapq.heappush(queue, (-fn.seq, fn))
+            heappush(queue, (-fn.seq, fn))
     if wanted is not None:
         if id(t) in wanted:
             found[id(t)] = g if id(t) not in found else found[id(t)] + g
@@ -215,67 +188,3 @@ def _maybe_shared(g: Any, incoming: Any, siblings: tuple) -> bool:
         if other is g:
             count += 1
     return count > 1
-
-
-def _on_tensors(node: Function, g: Any) -> Any:
-    """Run the node's backward on tensors wired to the graph (create_graph=True)."""
-    arrays = node.saved_tensors
-    node.saved_tensors = _saved_as_tensors(node)
-    try:
-        return node.backward(node, g if isinstance(g, Tensor) else Tensor._make(g, False, None))
-    except (TypeError, ValueError, AttributeError) as err:
-        raise RuntimeError(
-            f"{node.name}.backward failed on tensors (create_graph=True): {err}. Write it "
-            f"with NumPy operators, ufuncs and array methods so it runs on tensors too, or "
-            f"mark it @minigrad.once_differentiable") from err
-    finally:
-        node.saved_tensors = arrays
-
-
-def _as_tuple(node: Function, grads: Any) -> tuple:
-    """A backward's result as one gradient per input (a single gradient or a list is fine)."""
-    if type(grads) is not tuple:
-        grads = tuple(grads) if isinstance(grads, list) else (grads,)
-    if len(grads) != len(node.inputs):
-        raise RuntimeError(
-            f"{node.name}.backward returned {len(grads)} gradients for {len(node.inputs)} "
-            f"inputs; return one per input (None where there is none)")
-    return grads
-
-
-def _fit(g: Any, data: np.ndarray, op: str) -> Any:
-    """The gradient at its input's shape and dtype."""
-    if type(g) is not np.ndarray and not isinstance(g, Tensor):
-        g = np.asarray(g)
-    if g.shape != data.shape:
-        g = unbroadcast(g, data.shape, op)
-    if g.dtype != data.dtype:
-        g = g.astype(data.dtype)
-    return g
-
-
-def _saved_as_tensors(node: Function) -> tuple:
-    """The node's saved arrays as tensors: its inputs and output keep their place in the
-    graph (so the backward can be differentiated), anything else is a constant."""
-    out = []
-    for a in node.saved_tensors:
-        if isinstance(a, np.ndarray):
-            source = next((t for t in node.inputs if t.data is a), None)
-            if source is None:
-                source = Tensor._make(a, a is node.out_data, node if a is node.out_data else None)
-            a = source
-        out.append(a)
-    return tuple(out)
-
-
-def _nodes_leading_to(capture: Sequence[Tensor], queue: list) -> set:
-    """The nodes whose backward can reach a captured tensor (the rest need not run)."""
-    targets = {id(t) for t in capture}
-    nodes = set()
-    for _, root in queue:
-        nodes.update(topological_order(root))
-    useful: set = set()
-    for node in sorted(nodes, key=lambda n: n.seq):  # inputs' nodes come first
-        if any(id(t) in targets or t.grad_fn in useful for t in node.inputs):
-            useful.add(node)
-    return useful
