@@ -10,7 +10,6 @@ written once in NumPy, run again on tensors for gradients of gradients.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,10 +17,12 @@ import numpy as np
 from minigrad.dtypes import as_array
 from minigrad.grad_array import grad_property
 from minigrad.tensor_methods import TensorMethods
+from minigrad.tensor_values import TensorValues
 
 __all__ = ["Tensor"]
 
-class Tensor(TensorMethods):
+
+class Tensor(TensorMethods, TensorValues):
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
     __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "name", "_retains_grad",
@@ -62,90 +63,18 @@ class Tensor(TensorMethods):
         t._version = 0
         return t
 
-    # ---- array-like attributes -------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size, doc="NumPy's element count (torch's numel())")
     is_leaf = property(lambda self: self.grad_fn is None)
+    grad = grad_property  # the slot _grad, seen as a GradArray (minigrad/grad_array.py)
     T = property(lambda self: ops.transpose(self))
     mT = property(lambda self: ops.swapaxes(self, -1, -2), doc="the last two axes swapped")
+    __hash__ = object.__hash__  # tensors hash by identity, as in PyTorch
 
-    def numel(self) -> int:
-        return self.data.size
-
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
-        return self.data
-
-    def item(self) -> Any:
-        if self.data.size != 1:
-            raise ValueError(
-                f"item: only a tensor with one element can be converted to a Python number, "
-                f"this one has shape {self.shape}; index it or reduce it first")
-        return self.data.item()
-
-    def tolist(self) -> Any:
-        return self.data.tolist()
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
-
+    # ---- NumPy's protocols: np.exp(t), ndarray * t and np.where(c, t, 0) record ops -------
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         return numpy_dispatch.ufunc(ufunc, method, args, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         return numpy_dispatch.function(func, args, kwargs)
-
-    def __len__(self) -> int:
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor: it has no length; use .item() to read its value")
-        return len(self.data)
-
-    def __iter__(self) -> Iterator["Tensor"]:
-        for i in range(len(self)):
-            yield self[i]
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(
-                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                f"use (t).all() / .any() on .data, or compare a single element")
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __format__(self, spec: str) -> str:
-        if spec and self.data.size == 1:  # f"{loss:.3f}" formats the value
-            return format(self.item(), spec)
-        return format(repr(self), spec)
-
-    grad = grad_property
-    __hash__ = object.__hash__  # tensors hash by identity, as in PyTorch
-
-    def __repr__(self) -> str:
-        return self._format("tensor", self._grad_flags())
-
-    def _grad_flags(self) -> list:
-        if self.grad_fn is not None:
-            return [f"grad_fn=<{self.grad_fn.name}>"]
-        return ["requires_grad=True"] if self.requires_grad else []
-
-    def _format(self, label: str, flags: list) -> str:
-        """`label(values, dtype=..., <flags>, name=...)`, the dtype shown unless float64."""
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
-                               prefix=label + "(")
-        extras = [] if self.data.dtype == np.float64 else [f"dtype={self.data.dtype}"]
-        extras += flags
-        if self.name is not None:
-            extras.append(f"name={self.name!r}")
-        return f"{label}(" + ", ".join([body] + extras) + ")"
 
     # ---- autograd ---------------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool | None = None,
@@ -179,7 +108,6 @@ class Tensor(TensorMethods):
 
     def zero_grad(self) -> None:
         self._grad = None
-
 
 
 # The engine, the ops and the NumPy protocols refer back to Tensor, so they come after it.

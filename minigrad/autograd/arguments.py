@@ -8,11 +8,22 @@ import numpy as np
 
 from minigrad.tensor import Tensor
 
-__all__ = ["as_list", "describe", "seed_gradients"]
+__all__ = ["as_list", "describe", "inputs_requiring_grad", "seed_gradients"]
 
 
 def as_list(values: Any) -> list:
     return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+def inputs_requiring_grad(op: str, inputs: Any) -> list:
+    """`inputs` as a list, each checked to be a tensor that requires grad."""
+    wanted = as_list(inputs)
+    for i, t in enumerate(wanted):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(
+                f"{op}: input {i} ({describe(t)}) does not require grad, so no gradient can "
+                f"flow to it; create it with requires_grad=True (outside no_grad())")
+    return wanted
 
 
 def describe(t: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.arguments import as_list, describe, seed_gradients
+from minigrad.autograd.arguments import as_list, describe, inputs_requiring_grad, seed_gradients
 from minigrad.autograd.errors import check_finite, check_versions, freed_graph
 from minigrad.autograd.gradients import fit, one_per_input
 from minigrad.autograd.grad_mode import state
@@ -47,12 +47,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     """d(outputs)/d(inputs) weighted by `grad_outputs`, as `torch.autograd.grad`: a tuple with
     one tensor per input (None for an unused one when `allow_unused`); no `.grad` changes."""
     roots = as_list(outputs)
-    wanted = as_list(inputs)
-    for i, t in enumerate(wanted):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError(
-                f"grad: input {i} ({describe(t)}) does not require grad, so no gradient can "
-                f"flow to it; create it with requires_grad=True (outside no_grad())")
+    wanted = inputs_requiring_grad("grad", inputs)
     seeds = seed_gradients("grad", roots, grad_outputs, create_graph)
     found = _run(roots, seeds, create_graph if retain_graph is None else retain_graph,
                  create_graph, capture=wanted)

@@ -3,14 +3,9 @@
     forward(ctx, *arrays, **params) -> ndarray      the value, computed on NumPy arrays
     backward(ctx, grad) -> one gradient per input    d(root)/d(input) from d(root)/d(output)
 
-`Fn.apply(*inputs, **params)` runs `forward` on the inputs' arrays and, when grad mode is on
-and an input requires grad, returns a tensor whose `grad_fn` is the node (`ctx` itself).
-
-Gradients of gradients come from the same code: `backward` is written with NumPy operators,
-ufuncs and methods, so for first-order training it runs on plain arrays, and under
-`create_graph=True` the engine hands it tensors instead, on which the same expressions
-record a graph (Tensor implements NumPy's dispatch protocols). `Op.on(...)` runs a minigrad
-op inside a backward in the same two ways.
+`backward` is written with NumPy operators, ufuncs and methods: for first-order training it
+runs on arrays, and under `create_graph=True` on tensors, where the same expressions record
+a graph (minigrad/autograd/higher_order.py). `Op.on(...)` runs an op inside a backward.
 """
 from __future__ import annotations
 
