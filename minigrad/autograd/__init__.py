@@ -1,11 +1,14 @@
-"""The autograd engine, in three small modules and one extra:
+"""The autograd engine:
 
 - `function`: `Function`, the node every op is (forward on arrays, backward in NumPy that
   also runs on tensors), and `once_differentiable`;
 - `engine`: `backward` and `grad`, the reverse walk over the graph;
 - `grad_mode`: per-thread state: `no_grad`, `enable_grad`, `set_grad_enabled`,
   `detect_anomaly` and the module scope the renderer labels nodes with;
-- `functional`: `vjp`, `jvp`, `jacobian`, `hessian`, `hvp`, `vhp`, built on `grad`.
+- `functional`: `vjp`, `jvp`, `jacobian`, `hessian`, `hvp`, `vhp`, built on `grad`;
+- the engine's helpers, one job each: `graph` (`topological_order`), `gradients`
+  (`unbroadcast`), `higher_order` (backward on tensors), `arguments`, `constants`,
+  `versions`, `errors`.
 """
 from minigrad.autograd.function import Function, once_differentiable
 from minigrad.autograd.engine import backward, grad
