@@ -23,7 +23,6 @@ __all__ = ["KERNELS", "AffineKernel", "FlatUpdate", "GaussianKLKernel", "Gaussia
            "Generic", "OpSpec", "ReLUKernel", "ReplayContext", "TanhKernel", "constant",
            "flat_views", "is_view_op", "kernel_for"]
 
-from minigrad.kernels import _EXP_LIMIT
 
 from minigrad.autograd.gradients import fit
 from minigrad.autograd.function import Function
@@ -211,8 +210,7 @@ class GaussianParamsKernel:
     def __init__(self, spec: OpSpec) -> None:
         self.spec = spec
         column = spec.out[..., 1]
-        self.e, self.den, self.sig = (np.empty_like(column) for _ in range(3))
-        self.mask = np.empty(column.shape, dtype=bool)
+        self.softplus, self.slope = np.empty_like(column), np.empty_like(column)
 
     def forward(self) -> Callable[[], None]:
         raw, out = self.spec.ins[0], self.spec.out
@@ -220,31 +218,26 @@ class GaussianParamsKernel:
         min_sigma = constant(self.spec.params.get("min_sigma", 1e-6), out)
         zero, logaddexp = constant(0, out), np.logaddexp
 
+        softplus = self.softplus
+
         def run() -> None:
             out[...] = raw
-            logaddexp(raw1, zero, out=out1)
-            np.add(out1, min_sigma, out=out1)
+            logaddexp(raw1, zero, out=softplus)
+            np.add(softplus, min_sigma, out=out1)
         return run
 
     def backward(self, g: np.ndarray, targets: list) -> Callable[[], None]:
-        raw1 = self.spec.ins[0][..., 1]
         target = targets[0]
-        sig = self.sig
+        softplus, slope = self.softplus, self.slope
         g0, g1, t0, t1 = g[..., 0], g[..., 1], target[..., 0], target[..., 1]
-        limit = _EXP_LIMIT.get(sig.dtype, 709.0)
 
         def run() -> None:
-            # kernels.sigmoid step by step, into a buffer: 1 / (1 + exp(-x))
-            np.negative(raw1, out=sig)
-            if sig.size and sig.max() > limit:
-                with np.errstate(over="ignore"):
-                    np.exp(sig, out=sig)
-            else:
-                np.exp(sig, out=sig)
-            np.add(sig, 1.0, out=sig)
-            np.divide(1.0, sig, out=sig)
+            # kernels.gaussian_params_grad step by step: slope = -expm1(-softplus(raw1))
+            np.negative(softplus, out=slope)
+            np.expm1(slope, out=slope)
             t0[...] = g0
-            np.multiply(g1, sig, out=t1)
+            np.multiply(g1, slope, out=t1)
+            np.negative(t1, out=t1)
         return run
 
 

@@ -76,3 +76,19 @@ def test_spread_kernel_equals_the_expression_form(op, shape, axis):
     assert type(fast) is np.ndarray and fast.flags.writeable and fast.base is None
     assert fast.shape == slow.shape == shape
     np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gaussian_params_slope_keeps_relative_precision_far_out(dtype):
+    # d sigma / d raw1 = sigmoid(raw1), taken from the forward's softplus: no overflow, and
+    # the tiny slopes far left stay accurate (where the dtype can hold them)
+    limit = 745 if dtype == np.float64 else 104
+    x = np.linspace(-limit, limit, 4001).astype(dtype)
+    raw = mg.Tensor(np.stack([np.zeros_like(x), x], -1), requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow is fine
+        heads.GaussianParams.apply(raw).sum().backward()
+    exact = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    normal = exact >= np.finfo(dtype).tiny
+    error = np.abs(raw.grad[:, 1].astype(np.longdouble) - exact)[normal] / exact[normal]
+    assert np.max(error) / np.finfo(dtype).eps <= 4
+    assert np.all(raw.grad[:, 0] == 1)

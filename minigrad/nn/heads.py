@@ -36,14 +36,15 @@ class GaussianParams(Function):
             )
         ctx.save_for_backward(raw)
         out = raw.copy()
-        out[..., 1] = np.logaddexp(raw[..., 1], 0) + min_sigma
+        ctx.softplus = np.logaddexp(raw[..., 1], 0)  # kept for the first-order kernel's slope
+        np.add(ctx.softplus, min_sigma, out=out[..., 1])
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (raw,) = ctx.saved_tensors
-        if type(grad) is np.ndarray:  # first order: the same, in place (minigrad/kernels.py)
-            return kernels.gaussian_params_grad(raw, grad)
+        if type(grad) is np.ndarray:  # first order: the same, faster (minigrad/kernels.py)
+            return kernels.gaussian_params_grad(ctx.softplus, grad)
         return Stack.on(grad[..., 0], grad[..., 1] * Sigmoid.on(raw[..., 1]), axis=-1)
 
 
