@@ -7,10 +7,10 @@ place.
 
 Speed: the engine stores a leaf's gradient as the plain array its backward produced, in the
 tensor's `_grad` slot, and the optimisers read that slot. The `GradArray` view is made only
-when someone reads `tensor.grad` (once; the view is kept). A training loop that never looks
-at `.grad` thus skips one view in the engine and one `np.asarray` in the optimiser per
-parameter and step: about 20,000 of 880,000 instructions per step of the (16, 16) MLP
-(`docs/performance.md`).
+when someone reads `tensor.grad` (once; the view is kept) or assigns an array to it. A
+training loop that never looks at `.grad` thus skips one view in the engine and one
+`np.asarray` and one shape check in the optimiser per parameter and step: about 23,000 of
+880,000 instructions per step of the (16, 16) MLP (`docs/performance.md`).
 """
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def _read_grad(t: Any) -> Any:
 
 
 def _write_grad(t: Any, value: Any) -> None:
-    t._grad = value
+    # a hand-assigned array is stored as a GradArray, so that the optimisers, which trust a
+    # plain array in `_grad` to be the engine's (shaped by the engine), check its shape
+    t._grad = value.view(GradArray) if type(value) is np.ndarray else value
 
 
 grad_property = property(

@@ -35,7 +35,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     """
     if (grad_tensors is None and type(tensors) is Tensor and tensors.requires_grad
             and tensors.data.size == 1):  # loss.backward(): the common case, checked cheaply
-        roots, seeds = [tensors], [np.array(1, dtype=tensors.data.dtype).reshape(tensors.shape)]
+        data = tensors.data
+        roots, seeds = [tensors], [np.array(1, dtype=data.dtype).reshape(data.shape)]
     else:
         roots = as_list(tensors)
         seeds = seed_gradients("backward", roots, grad_tensors, create_graph)

@@ -286,12 +286,12 @@ def effective_grad(p: Any, weight_decay: float, maximize: bool, owner: Any = Non
     Never writes to ``p.grad``. Returns ``(g, owned)``: ``owned`` is True when ``g`` is
     a fresh array the caller may overwrite.
     """
-    grad = p._grad  # the plain array the engine stored, unless someone read p.grad (grad_array)
-    if type(grad) is not np.ndarray:  # a GradArray, or a Tensor after create_graph
+    grad = p._grad  # a plain array is the engine's, at p's shape (see grad_array.py)
+    if type(grad) is not np.ndarray:  # assigned or read as p.grad; a Tensor after create_graph
         # np.asarray gives a GradArray's plain ndarray view (C-level: cheaper than .data)
         grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-    if grad.shape != p.data.shape and owner is not None:
-        owner._check_grad(p)  # raises, naming the parameter and both shapes
+        if grad.shape != p.data.shape and owner is not None:
+            owner._check_grad(p)  # raises, naming the parameter and both shapes
     # the caller is about to change p in place: a graph that saved p must notice (clock.tick,
     # spelled out as it runs for every parameter on every step)
     clock.now += 1
