@@ -4,11 +4,11 @@ process (issue 9: first-order training must not get slower, within 5 % at every 
 The first edition's package is taken from git (commit f51f1bd, the last commit before the
 second-edition engine), renamed `minigrad_first` in a temporary folder, and imported beside
 `minigrad`. Both build the train_mlp model of `mlp_step.py` from the same seed, data and
-optimiser (SGD, momentum 0.9) and run interleaved block by block, in alternating order;
-the ratio reported is the median of the per-block ratios, with the spread of the middle
-half of the blocks.
+optimiser (SGD, momentum 0.9) and run interleaved in blocks of about 20 ms, in alternating
+order; the ratio reported is the median of the per-block ratios, with the spread of the
+middle half of the blocks.
 
-    python benchmarks/first_edition.py [--blocks 15] [--quick]
+    python benchmarks/first_edition.py [--blocks 41] [--quick]
 
 Needs git and the repository's history (a shallow clone lacks the commit).
 """
@@ -23,16 +23,17 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import minigrad as mg  # noqa: E402
-from mlp_step import LR, MOMENTUM, SIZES, make_problem, median_block_times  # noqa: E402
+import minigrad as mg
+from mlp_step import LR, MOMENTUM, SIZES, make_problem, median_block_times
 
 FIRST_EDITION = "f51f1bd"
 REPO = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ def stepper(lib: ModuleType, B: int, H: int, D: int, dtype: str) -> Callable[[],
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=15)
+    parser.add_argument("--blocks", type=int, default=41)
     parser.add_argument("--quick", action="store_true", help="small sizes only, few repeats")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"first_edition: cannot extract commit {FIRST_EDITION} with git ({err}); "
                   f"run this from a full clone of the repository", file=sys.stderr)
             return 2
-        load = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else "?"
         print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, load average {load}")
         print(f"{'B, H, D, dtype':<24}{'first':>10}{'now':>10}{'now/first':>11}"
               f"{'middle half of blocks':>24}")
@@ -92,10 +93,11 @@ def main(argv: list[str] | None = None) -> int:
             steppers = {"first": stepper(first, B, H, D, dtype),
                         "now": stepper(mg, B, H, D, dtype)}
             assert abs(steppers["first"]() - steppers["now"]()) < 1e-6 * (1 + B)  # same step
-            work = B * H * (D + H + 2)
-            repeats = max(1, min(400, int(2e7 / max(work, 1) / 50)))
-            if args.quick:
-                repeats = max(1, repeats // 10)
+            start = time.perf_counter()  # blocks of about 20 ms (5 with --quick)
+            for _ in range(5):
+                steppers["now"]()
+            per_step = (time.perf_counter() - start) / 5
+            repeats = max(1, int((0.005 if args.quick else 0.02) / per_step))
             times = median_block_times(steppers, repeats, args.blocks)
             ratios = sorted(n / f for n, f in zip(times["now"], times["first"]))
             q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
