@@ -279,6 +279,7 @@ class _Plan:
         self.kernels: list = []
         ops_of_node = {id(e.node): e for e in tracer.events if isinstance(e, _Op) and e.node}
         self.leaf_grads: dict = {}   # id(_Value) -> the view of a flat gradient buffer
+        self.delivered: dict = {}    # id(_Value) -> its GradArray view, what .grad holds
         updates = self._flatten(tracer, ops_of_node)
         reset: set = set()   # ids of tensors a zero_grad set to None, with only ops since
         for event in tracer.events:
@@ -326,9 +327,11 @@ class _Plan:
             for p, v, view in zip(params, values, views):
                 p.data = v.array = v.captured = view
             flat_grad, grads = flat_views([np.zeros_like(p.data) for p in params], flat.dtype)
-            for v, g in zip(values, grads):
-                self.leaf_grads[id(v)] = g
-            updates[id(opt)] = FlatUpdate(opt, flat, flat_grad, grads)
+            # the flat update runs only while each .grad is still the very view handed out
+            delivered = [g.view(GradArray) for g in grads]
+            for v, g, view in zip(values, grads, delivered):
+                self.leaf_grads[id(v)], self.delivered[id(v)] = g, view
+            updates[id(opt)] = FlatUpdate(opt, flat, flat_grad, delivered)
         return updates
 
     def _add_op(self, op: _Op) -> None:
@@ -367,7 +370,8 @@ class _Plan:
                 else:
                     grads[id(v)] = buffer
                     if v.kind != "op":  # delivered as .grad: a GradArray view, made once
-                        leaves.append((v, buffer.view(GradArray)))
+                        view = self.delivered.get(id(v))
+                        leaves.append((v, buffer.view(GradArray) if view is None else view))
                     elif v.tensor._retains_grad:
                         raise CaptureError("compile: retain_grad() on an intermediate tensor "
                                            "is not supported in a compiled step")
@@ -399,7 +403,7 @@ class _Plan:
             for t, g, was_none in checks:
                 if type(t) is int:            # an argument: this call's tensor
                     t = plan.args[t]
-                if t.grad is None:
+                if t._grad is None:  # the slot behind .grad (no property call on replay)
                     continue
                 if was_none:
                     raise CaptureError(
@@ -408,8 +412,8 @@ class _Plan:
                         f"gradients inside the step with optimizer.zero_grad() or "
                         f"module.zero_grad() (a plain `p.grad = None` is not recorded), or, to "
                         f"accumulate over calls, capture with the gradients already present")
-                if t.grad is g:
-                    t.grad = g.copy()
+                if t._grad is g:
+                    t._grad = g.copy()
         return unshare
 
     def _delivery(self, leaves: list) -> Callable[[], None]:
@@ -420,11 +424,11 @@ class _Plan:
         plan = self
 
         def deliver() -> None:
-            for t, g in outside:
-                t.grad = g if t.grad is None else t.grad + g
+            for t, g in outside:  # the slot behind .grad; g is already a GradArray
+                t._grad = g if t._grad is None else t._grad + g
             for position, g in inputs:
                 t = plan.args[position]
-                t.grad = g if t.grad is None else t.grad + g
+                t._grad = g if t._grad is None else t._grad + g
         return deliver
 
     # -- replay ---------------------------------------------------------------------------
@@ -457,16 +461,16 @@ class _Plan:
 
 
 def _assign_grads(tensors: list, grads: list) -> None:
-    for t, g in zip(tensors, grads):
-        t.grad = g
+    for t, g in zip(tensors, grads):  # GradArray views: straight into the slot behind .grad
+        t._grad = g
 
 
 def _zero_grad(params: list, set_to_none: bool) -> None:
     for p in params:
         if set_to_none:
-            p.grad = None
-        elif p.grad is not None:
-            p.grad.fill(0)
+            p._grad = None   # the slot behind .grad (no property call on replay)
+        elif p._grad is not None:
+            p._grad.fill(0)
 
 
 # ---- the compiled function ----------------------------------------------------------------

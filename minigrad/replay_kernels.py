@@ -405,7 +405,7 @@ class FlatUpdate:
             return False
         group = opt.param_groups[0]  # its options are read afresh on every call
         for p, g in zip(self.params, self.grads):
-            if p.grad is not g:
+            if p._grad is not g:  # the slot behind .grad
                 return False
         state = opt.state
         for key, views in self.views.items():
