@@ -4,9 +4,10 @@ process (issue 9: first-order training must not get slower, within 5 % at every 
 The first edition's package is taken from git (commit f51f1bd, the last commit before the
 second-edition engine), renamed `minigrad_first` in a temporary folder, and imported beside
 `minigrad`. Both build the train_mlp model of `mlp_step.py` from the same seed, data and
-optimiser (SGD, momentum 0.9) and run interleaved in blocks of about 20 ms, in alternating
-order; the ratio reported is the median of the per-block ratios, with the spread of the
-middle half of the blocks.
+optimiser (SGD, momentum 0.9), twice each (built in the order first, now, now, first, so
+that neither edition always gets the same place in memory), and run interleaved in blocks
+of about 20 ms, in alternating order; the ratio reported is the median of the per-block
+ratios, with the spread of the middle half of the blocks.
 
     python benchmarks/first_edition.py [--blocks 41] [--quick]
 
@@ -85,13 +86,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"first_edition: cannot extract commit {FIRST_EDITION} with git ({err}); "
                   f"run this from a full clone of the repository", file=sys.stderr)
             return 2
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else "?"
+        load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
         print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, load average {load}")
         print(f"{'B, H, D, dtype':<24}{'first':>10}{'now':>10}{'now/first':>11}"
               f"{'middle half of blocks':>24}")
-        for B, H, D, dtype, *_ in (SIZES[:2] if args.quick else SIZES[:4]):
+        for B, H, D, dtype, *_ in (SIZES[:2] if args.quick else SIZES):
+            # two models per edition, built first, now, now, first: where an edition's arrays
+            # land in memory moves a step's time by about 2 % at (256, 128), so both editions
+            # get both places (a same-code A/A run showed that bias, one-sided, before this)
             steppers = {"first": stepper(first, B, H, D, dtype),
-                        "now": stepper(mg, B, H, D, dtype)}
+                        "now": stepper(mg, B, H, D, dtype),
+                        "now 2": stepper(mg, B, H, D, dtype),
+                        "first 2": stepper(first, B, H, D, dtype)}
             assert abs(steppers["first"]() - steppers["now"]()) < 1e-6 * (1 + B)  # same step
             start = time.perf_counter()  # blocks of about 20 ms (5 with --quick)
             for _ in range(5):
@@ -99,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
             per_step = (time.perf_counter() - start) / 5
             repeats = max(1, int((0.005 if args.quick else 0.02) / per_step))
             times = median_block_times(steppers, repeats, args.blocks)
+            for name in ("now", "first"):  # a block's time: the mean over the edition's two
+                times[name] = [(a + b) / 2 for a, b in zip(times[name], times[name + " 2"])]
             ratios = sorted(n / f for n, f in zip(times["now"], times["first"]))
             q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
-            med = {name: statistics.median(ts) * 1e6 for name, ts in times.items()}
+            med = {name: statistics.median(times[name]) * 1e6 for name in ("first", "now")}
             print(f"{f'{B}, {H}, {D}, {dtype}':<24}{med['first']:>8.0f}us{med['now']:>8.0f}us"
                   f"{statistics.median(ratios):>11.3f}{f'{q1:.3f} - {q3:.3f}':>24}")
     return 0
