@@ -34,7 +34,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import minigrad as mg
-from mlp_step import LR, MOMENTUM, SIZES, make_problem, median_block_times
+from mlp_step import (SIZES, build_minigrad, make_problem, median_block_times,
+                      minigrad_stepper)
 
 FIRST_EDITION = "f51f1bd"
 REPO = Path(__file__).resolve().parent.parent
@@ -56,22 +57,9 @@ def import_first_edition(folder: Path) -> ModuleType:
 
 
 def stepper(lib: ModuleType, B: int, H: int, D: int, dtype: str) -> Callable[[], float]:
+    """mlp_step.py's eager step, built with `lib` (this edition or the first)."""
     x, target = make_problem(B, D, dtype)
-    lib.manual_seed(0)
-    model = lib.nn.Sequential(lib.nn.MLP([D, H, H]), lib.nn.GaussianHead(H, min_sigma=1e-6))
-    for p in model.parameters():
-        p.data = p.data.astype(dtype)
-    opt = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    loss_fn = lib.nn.GaussianKLLoss()
-    xt, tt = lib.Tensor(x), lib.Tensor(target)
-
-    def step() -> float:
-        opt.zero_grad()
-        loss = loss_fn(model(xt), tt)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return step
+    return minigrad_stepper(build_minigrad(D, H, dtype, lib=lib), x, target, lib=lib)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,9 @@ import os
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +31,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import minigrad as mg  # noqa: E402
-from minigrad import nn, optim  # noqa: E402
 from numpy_mlp import NumpyMLPStep, OptimisedNumpyMLPStep  # noqa: E402
 
 # (batch B, hidden H, input D, dtype), the target of compiled / optimised NumPy (at most) and
@@ -48,21 +49,22 @@ def make_problem(B: int, D: int, dtype: str, seed: int = 0) -> tuple[np.ndarray,
     return x, target
 
 
-def build_minigrad(D: int, H: int, dtype: str, seed: int = 0) -> nn.Module:
-    mg.manual_seed(seed)
-    model = nn.Sequential(nn.MLP([D, H, H]), nn.GaussianHead(H, min_sigma=1e-6))
+def build_minigrad(D: int, H: int, dtype: str, seed: int = 0, lib: ModuleType = mg) -> Any:
+    """The model, built with `lib` (minigrad, or another edition of it: first_edition.py)."""
+    lib.manual_seed(seed)
+    model = lib.nn.Sequential(lib.nn.MLP([D, H, H]), lib.nn.GaussianHead(H, min_sigma=1e-6))
     for p in model.parameters():
         p.data = p.data.astype(dtype)
     return model
 
 
-def minigrad_stepper(model: nn.Module, x: np.ndarray, target: np.ndarray,
-                     compiled: bool = False) -> Callable[[], float]:
-    loss_fn = nn.GaussianKLLoss()
-    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xt, tt = mg.Tensor(x), mg.Tensor(target)
+def minigrad_stepper(model: Any, x: np.ndarray, target: np.ndarray,
+                     compiled: bool = False, lib: ModuleType = mg) -> Callable[[], float]:
+    loss_fn = lib.nn.GaussianKLLoss()
+    opt = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xt, tt = lib.Tensor(x), lib.Tensor(target)
 
-    def step(xt: mg.Tensor, tt: mg.Tensor) -> mg.Tensor:
+    def step(xt: Any, tt: Any) -> Any:
         opt.zero_grad()
         loss = loss_fn(model(xt), tt)
         loss.backward()

@@ -26,9 +26,8 @@ def _problem(B: int = 16, H: int = 16, D: int = 1, dtype: str = "float64", seed:
     return model, x, target
 
 
-def _train(compiled: bool, make_opt, steps: int = 100, dtype: str = "float64", batches=None):
-    model, x, target = _problem(dtype=dtype)
-    opt = make_opt(model.parameters())
+def _training_step(model, opt):
+    """One train_mlp step (zero_grad, KL loss, backward, update), as a function to compile."""
     loss_fn = nn.GaussianKLLoss()
 
     def step(xt, tt):
@@ -37,7 +36,13 @@ def _train(compiled: bool, make_opt, steps: int = 100, dtype: str = "float64", b
         loss.backward()
         opt.step()
         return loss
+    return step
 
+
+def _train(compiled: bool, make_opt, steps: int = 100, dtype: str = "float64", batches=None):
+    model, x, target = _problem(dtype=dtype)
+    opt = make_opt(model.parameters())
+    step = _training_step(model, opt)
     run = mg.compile(step) if compiled else step
     losses = []
     for i in range(steps):
@@ -335,16 +340,7 @@ def test_loading_optimiser_state_between_calls_takes_the_general_path():
     eager_losses, *_ = _train(False, make, steps=10)
     model, x, target = _problem()
     opt = make(model.parameters())
-    loss_fn = nn.GaussianKLLoss()
-
-    def step(xt, tt):
-        opt.zero_grad()
-        loss = loss_fn(model(xt), tt)
-        loss.backward()
-        opt.step()
-        return loss
-
-    run = mg.compile(step)
+    run = mg.compile(_training_step(model, opt))
     losses = [run(mg.Tensor(x), mg.Tensor(target)).item() for _ in range(5)]
     opt.load_state_dict(opt.state_dict())   # new state arrays: the flat views are gone
     losses += [run(mg.Tensor(x), mg.Tensor(target)).item() for _ in range(5)]
@@ -409,16 +405,7 @@ def test_replays_update_through_the_flat_buffers_not_the_eager_step(name):
     # that fell back to optimizer.step() on every call would still be right, only slow
     model, x, target = _problem()
     opt = OPTIMISERS[name](model.parameters())
-    loss_fn = nn.GaussianKLLoss()
-
-    def step(xt, tt):
-        opt.zero_grad()
-        loss = loss_fn(model(xt), tt)
-        loss.backward()
-        opt.step()
-        return loss
-
-    run = mg.compile(step)
+    run = mg.compile(_training_step(model, opt))
     for _ in range(2):                      # capture (the first call may be eager), then replay
         run(mg.Tensor(x), mg.Tensor(target))
     eager_steps = []
