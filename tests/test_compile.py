@@ -379,6 +379,10 @@ def test_an_argument_that_requires_grad_receives_its_gradient():
     np.testing.assert_allclose(fresh.grad, 4 * fresh.data * w.data)
 
 
+# the replayed KL forward takes log(s_gt / s_m) before it finds the loss non-finite and
+# runs the eager checks (an np.errstate around it would cost more than its arithmetic), so
+# NumPy warns once before the error: known, and kept out of the test output
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
 def test_a_bad_value_at_replay_raises_the_eager_error_and_no_nan():
     model, x, target = _problem()
     run = mg.compile(lambda xt, tt: nn.GaussianKLLoss()(model(xt), tt))
